@@ -1,0 +1,50 @@
+"""jupyter-modelops: experiment tracking, a governed model registry, deployment and
+monitoring, from the notebook.
+
+    import jupyter_modelops as mo
+    with mo.start_run(experiment="churn"):
+        mo.log_param("C", 1.0)
+        mo.log_metric("accuracy", 0.93)
+
+Everything is imported lazily so that ``import jupyter_modelops`` and
+``%load_ext jupyter_modelops`` stay fast.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+
+_FLUENT = {
+    "start_run", "end_run", "active_run", "log_param", "log_params", "set_tag", "set_tags",
+    "log_metric", "log_metrics", "log_artifact", "log_text", "log_dict", "log_figure",
+    "log_input", "log_model", "flush", "get_run", "search_runs", "compare_runs",
+    "register_model", "load_model", "set_alias", "configure", "get_client", "set_client",
+}
+_LAZY = {
+    "Client": ("jupyter_modelops.client", "Client"),
+    "autolog": ("jupyter_modelops.tracking.autolog", "autolog"),
+    "ExternalModel": ("jupyter_modelops.registry.external", "ExternalModel"),
+    "errors": ("jupyter_modelops.errors", None),
+    "ModelOpsError": ("jupyter_modelops.errors", "ModelOpsError"),
+}
+
+__all__ = sorted(_FLUENT | set(_LAZY) | {"__version__"})
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _FLUENT:
+        value = getattr(importlib.import_module("jupyter_modelops.fluent"), name)
+    elif name in _LAZY:
+        module, attr = _LAZY[name]
+        mod = importlib.import_module(module)
+        value = mod if attr is None else getattr(mod, attr)
+    else:
+        raise AttributeError(f"module 'jupyter_modelops' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

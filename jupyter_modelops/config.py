@@ -1,0 +1,107 @@
+"""Where the store lives and who the user is.
+
+Resolution order for each setting: explicit argument > environment variable > traitlets
+config file (``jupyter_modelops_config.py``/``.json`` on the Jupyter config path) >
+default. The default home is ``~/.jupyter_modelops``; the metadata store is a SQLite file
+and the artifacts a content-addressed folder inside it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from traitlets import Float, Unicode, default
+from traitlets.config import Configurable
+
+ENV_HOME = "JUPYTER_MODELOPS_HOME"
+ENV_DB = "JUPYTER_MODELOPS_DB"
+ENV_ARTIFACTS = "JUPYTER_MODELOPS_ARTIFACTS"
+ENV_USER = "JUPYTER_MODELOPS_USER"
+
+
+class ModelOpsConfig(Configurable):
+    """Settings shared by the library, the magics, the CLI and the server extension."""
+
+    home = Unicode(
+        help="Folder holding the embedded store (SQLite file and artifacts). "
+        f"Overridden by ${ENV_HOME}.",
+    ).tag(config=True)
+
+    db_url = Unicode(
+        "",
+        help="SQLAlchemy URL of the metadata store, e.g. sqlite:////path/store.db or "
+        f"postgresql+psycopg://user@host/db. Empty means <home>/store.db. Overridden by ${ENV_DB}.",
+    ).tag(config=True)
+
+    artifact_uri = Unicode(
+        "",
+        help="Folder or fsspec URL (s3://bucket/prefix) for artifact blobs. Empty means "
+        f"<home>/artifacts. Overridden by ${ENV_ARTIFACTS}.",
+    ).tag(config=True)
+
+    user = Unicode(
+        help=f"Identity recorded on runs and governance actions. Overridden by ${ENV_USER}.",
+    ).tag(config=True)
+
+    flush_interval = Float(
+        1.0,
+        help="Seconds between background flushes of buffered metrics. Points logged in the "
+        "last interval before a hard kill may be lost; end_run/flush/exit make them durable.",
+    ).tag(config=True)
+
+    @default("home")
+    def _default_home(self) -> str:
+        return os.environ.get(ENV_HOME) or str(Path("~/.jupyter_modelops").expanduser())
+
+    @default("user")
+    def _default_user(self) -> str:
+        if os.environ.get(ENV_USER):
+            return os.environ[ENV_USER]
+        try:
+            return getpass.getuser()
+        except Exception:  # no passwd entry in some containers
+            return "unknown"
+
+    def resolved_db_url(self) -> str:
+        url = os.environ.get(ENV_DB) or self.db_url
+        if url:
+            return url
+        return "sqlite:///" + str(Path(self.home).expanduser() / "store.db")
+
+    def resolved_artifact_uri(self) -> str:
+        uri = os.environ.get(ENV_ARTIFACTS) or self.artifact_uri
+        if uri:
+            return uri
+        return str(Path(self.home).expanduser() / "artifacts")
+
+
+def load_config(**overrides) -> ModelOpsConfig:
+    """Build a config from the Jupyter config path, then environment, then ``overrides``."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    try:
+        from jupyter_core.paths import jupyter_config_path
+        from traitlets.config.loader import JSONFileConfigLoader, PyFileConfigLoader
+
+        for folder in reversed(jupyter_config_path()):
+            for loader_cls, fname in (
+                (JSONFileConfigLoader, "jupyter_modelops_config.json"),
+                (PyFileConfigLoader, "jupyter_modelops_config.py"),
+            ):
+                if os.path.isfile(os.path.join(folder, fname)):
+                    cfg.merge(loader_cls(fname, path=folder).load_config())
+    except ImportError:  # jupyter_core is a dependency, but keep the library usable alone
+        pass
+    conf = ModelOpsConfig(config=cfg)
+    # Environment wins over files; explicit overrides win over both.
+    if os.environ.get(ENV_HOME):
+        conf.home = os.environ[ENV_HOME]
+    if os.environ.get(ENV_USER):
+        conf.user = os.environ[ENV_USER]
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(conf, key, value)
+    return conf

@@ -1,0 +1,102 @@
+"""The service operations, by name.
+
+This table is the one API behind every front end: the local transport calls these
+functions in-process, the REST handlers call the same ones on the server, and the HTTP
+transport maps the same names onto routes. Every operation takes the ``Store`` first and
+keyword arguments that are plain JSON values (or bytes for blobs).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .store.store import Store
+from .tracking import artifacts, datasets, metrics, runs
+
+
+def _put_blob(store: Store, data: bytes) -> dict:
+    digest, size = store.artifacts.put_bytes(bytes(data))
+    return {"digest": digest, "size": size}
+
+
+def _get_blob(store: Store, digest: str) -> bytes:
+    return store.artifacts.get_bytes(digest)
+
+
+def _search_runs(store: Store, **kw):
+    from .tracking.search import search_runs
+
+    return search_runs(store, **kw)
+
+
+def _count_runs(store: Store, **kw):
+    from .tracking.search import count_runs
+
+    return count_runs(store, **kw)
+
+
+def _compare_runs(store: Store, run_ids):
+    from .tracking.compare import compare_runs
+
+    return compare_runs(store, run_ids)
+
+
+def _registry(name: str) -> Callable:
+    def call(store: Store, **kw):
+        from .registry import models
+
+        return getattr(models, name)(store, **kw)
+
+    call.__name__ = name
+    return call
+
+
+OPS: dict[str, Callable] = {
+    # experiments
+    "create_experiment": runs.create_experiment,
+    "get_experiment": runs.get_experiment,
+    "list_experiments": runs.list_experiments,
+    # runs
+    "create_run": runs.create_run,
+    "get_run": runs.get_run,
+    "resolve_run_id": runs.resolve_run_id,
+    "end_run": runs.end_run,
+    "child_runs": runs.child_runs,
+    "log_params": runs.log_params,
+    "set_tags": runs.set_tags,
+    "delete_tag": runs.delete_tag,
+    "search_runs": _search_runs,
+    "count_runs": _count_runs,
+    "compare_runs": _compare_runs,
+    # metrics
+    "log_metric_points": metrics.write_points,
+    "metric_history": metrics.metric_history,
+    "metric_keys": metrics.metric_keys,
+    # artifacts and blobs
+    "put_artifact": artifacts.put_artifact,
+    "record_artifact": artifacts.record_artifact,
+    "list_artifacts": artifacts.list_artifacts,
+    "get_artifact": artifacts.get_artifact,
+    "read_artifact": artifacts.read_artifact,
+    "put_blob": _put_blob,
+    "get_blob": _get_blob,
+    # datasets
+    "log_dataset": datasets.record_dataset,
+    "list_datasets": datasets.list_datasets,
+    # registry
+    **{name: _registry(name) for name in (
+        "create_model", "get_model", "list_models", "update_model", "create_version",
+        "get_version", "list_versions", "update_version", "set_alias", "delete_alias",
+        "alias_history",
+    )},
+}
+
+
+def call(store: Store, op: str, /, *args, **kwargs):
+    try:
+        fn = OPS[op]
+    except KeyError:
+        from .errors import InvalidInput
+
+        raise InvalidInput(f"unknown operation {op!r}") from None
+    return fn(store, *args, **kwargs)

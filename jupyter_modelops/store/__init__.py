@@ -1,0 +1,1 @@
+"""Persistence: the metadata schema, engines and migrations, and the artifact store."""

@@ -1,0 +1,164 @@
+"""Engines and schema management for the metadata store.
+
+SQLite (the embedded default) runs in WAL mode so that readers never block the writer,
+and every write transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers
+queue on the busy timeout instead of failing with "database is locked" when a read
+transaction tries to upgrade. PostgreSQL (the shared registry) uses a pooled engine with
+pre-ping so a restarted server is reconnected transparently.
+
+Opening a store brings its schema to the newest migration; a store written by a newer
+version of this package is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import InvalidInput, StoreUnavailable
+
+HEAD_REVISION = "0002"
+KNOWN_REVISIONS = ("0001", "0002")
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain paths and ``postgresql://`` URLs; pick the drivers we ship for."""
+    if "://" not in url:
+        return "sqlite:///" + str(Path(url).expanduser().resolve())
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_engine(url: sa.URL) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url, connect_args={"timeout": 60, "check_same_thread": False}, pool_size=8
+        )
+    else:
+        engine = sa.create_engine(
+            url, connect_args={"check_same_thread": False}, poolclass=sa.pool.StaticPool
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's "begin" event (below) decide how transactions start.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection):
+        if conn.get_execution_options().get("modelops_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def create_engine(url: str) -> Engine:
+    parsed = sa.make_url(normalize_url(url))
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8)
+    raise InvalidInput(f"unsupported store URL {url!r}: use a SQLite path or postgresql://")
+
+
+class Database:
+    """An engine plus the two ways to use it: ``read()`` and ``write()`` transactions."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = normalize_url(url)
+        self.engine = create_engine(self.url)
+        self.dialect = self.engine.dialect.name
+        self._pid = os.getpid()
+        if migrate:
+            ensure_schema(self)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        self._check_fork()
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction that holds the write lock from its first statement."""
+        self._check_fork()
+        with self.engine.connect() as conn:
+            conn.execution_options(modelops_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
+                yield conn
+
+    def _check_fork(self) -> None:
+        # Pooled connections must never cross a fork (multiprocessing, kernels).
+        if os.getpid() != self._pid:
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def current_revision(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    return row[0] if row else None
+
+
+_migrate_lock = threading.Lock()
+
+
+def alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def ensure_schema(db: Database, target: str = HEAD_REVISION) -> None:
+    """Upgrade the store to ``target`` unless it is there already (cheap check first)."""
+    with db.read() as conn:
+        rev = current_revision(conn)
+    if rev == target:
+        return
+    if rev is not None and rev not in KNOWN_REVISIONS:
+        raise StoreUnavailable(
+            f"the store at {db.url} has schema revision {rev!r}, newer than this "
+            f"jupyter-modelops understands ({HEAD_REVISION}); upgrade the package",
+            revision=rev,
+        )
+    upgrade(db, target)
+
+
+def upgrade(db: Database, target: str = HEAD_REVISION) -> None:
+    from alembic import command
+
+    with _migrate_lock, db.write() as conn:
+        if db.dialect == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
+        # Another process may have migrated while we waited for the lock.
+        if current_revision(conn) == target:
+            return
+        command.upgrade(alembic_config(conn), target)

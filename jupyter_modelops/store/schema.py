@@ -1,0 +1,207 @@
+"""The metadata schema (SQLAlchemy Core).
+
+This module is the source of truth for queries; the Alembic migrations under
+``migrations/versions`` must produce exactly this schema (a test compares them).
+Timestamps are integer milliseconds since the epoch. Ids are 32-hex UUIDs made where the
+record is created. Nothing here is specific to SQLite: the shared registry runs the same
+schema on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = 32
+KEY = 250
+PARAM_VALUE = 500  # indexed on PostgreSQL too: keep below its btree row limit
+
+# --------------------------------------------------------------------------- tracking
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False, default=dict),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("experiment_id", String(ID), ForeignKey("experiments.id"), nullable=False),
+    Column("parent_run_id", String(ID), nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("user", String(255), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=True),
+    Column("pid_start", BigInteger, nullable=True),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger, nullable=True),
+    Column("error_type", String(255), nullable=True),
+    Column("error_message", Text, nullable=True),
+    Column("source", String(1024), nullable=False, default=""),
+    Column("code_hash", String(64), nullable=False, default=""),
+    Column("provenance", JSON, nullable=False, default=dict),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "experiment_id", "start_time"),
+    Index(None, "status"),
+    Index(None, "parent_run_id"),
+    Index(None, "start_time"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(KEY), primary_key=True),
+    Column("value", String(PARAM_VALUE), nullable=False),
+    Index(None, "key", "value"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(KEY), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(KEY), nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),  # NULL stores NaN (SQLite cannot hold NaN)
+    Index(None, "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(KEY), primary_key=True),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Float, nullable=True),
+    Index(None, "key", "value"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("run_id", String(ID), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False, default="application/octet-stream"),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "digest"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("run_id", String(ID), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("context", String(64), nullable=False, default="training"),
+    Column("source", String(1024), nullable=False, default=""),
+    Column("schema", JSON, nullable=False, default=dict),
+    Column("num_rows", BigInteger, nullable=True),
+    Column("profile", JSON, nullable=False, default=dict),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "run_id"),
+    Index(None, "digest"),
+)
+
+# --------------------------------------------------------------------------- registry
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False, default="ml"),
+    Column("description", Text, nullable=False, default=""),
+    Column("owner", String(255), nullable=False),
+    Column("tags", JSON, nullable=False, default=dict),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("run_id", String(ID), nullable=True),
+    Column("flavor", String(32), nullable=False),
+    Column("manifest_digest", String(64), nullable=False),
+    Column("signature", JSON, nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False, default=dict),
+    Column("lineage", JSON, nullable=False, default=dict),
+    Column("state", String(32), nullable=False, default="REGISTERED"),
+    Column("trusted", Boolean, nullable=False, default=False),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("model_id", "version"),
+    Index(None, "run_id"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), primary_key=True),
+    Column("alias", String(64), primary_key=True),
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), nullable=False),
+    Column("updated_by", String(255), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+alias_events = Table(
+    "alias_events",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), nullable=False),
+    Column("alias", String(64), nullable=False),
+    Column("old_version_id", String(ID), nullable=True),
+    Column("new_version_id", String(ID), nullable=True),
+    Column("changed_by", String(255), nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+    Index(None, "model_id", "alias"),
+)

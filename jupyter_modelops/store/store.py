@@ -1,0 +1,49 @@
+"""``Store``: the metadata database plus the artifact blobs, opened together.
+
+Service functions take a ``Store`` as their first argument; nothing else in the package
+touches the engine directly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from ..config import ModelOpsConfig, load_config
+from .artifacts import ArtifactStore
+from .db import Database
+
+
+class Store:
+    """An opened store. Cheap to share between threads; one per process and location."""
+
+    def __init__(self, db_url: str, artifact_uri: str, *, user: str, migrate: bool = True) -> None:
+        self.db = Database(db_url, migrate=migrate)
+        self.artifacts = ArtifactStore(artifact_uri)
+        self.user = user
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+
+    @classmethod
+    def open(cls, config: ModelOpsConfig | None = None, **overrides) -> "Store":
+        """Open (creating and upgrading as needed) the store that ``config`` points at.
+
+        Runs left RUNNING on this host by a process that no longer exists are marked
+        KILLED here, so a crash is visible the next time anyone looks.
+        """
+        conf = config or load_config(**overrides)
+        store = cls(conf.resolved_db_url(), conf.resolved_artifact_uri(), user=conf.user)
+        from ..tracking.runs import reap_dead_runs
+
+        reap_dead_runs(store)
+        return store
+
+    @property
+    def url(self) -> str:
+        return self.db.url
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.db.url} artifacts={self.artifacts.uri}>"

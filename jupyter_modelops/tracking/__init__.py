@@ -1,0 +1,1 @@
+"""Experiment tracking services: runs, params, metrics, artifacts, datasets, search."""
