@@ -1,0 +1,63 @@
+"""Shared fixtures. Every test gets its own store home; nothing touches ~/.jupyter_modelops."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Point the default store at a temp folder and reset the ``mo.*`` state around each test."""
+    home = tmp_path_factory.mktemp("modelops-home")
+    monkeypatch.setenv("JUPYTER_MODELOPS_HOME", str(home))
+    monkeypatch.setenv("JUPYTER_MODELOPS_USER", "alice")
+    monkeypatch.delenv("JUPYTER_MODELOPS_DB", raising=False)
+    monkeypatch.delenv("JUPYTER_MODELOPS_ARTIFACTS", raising=False)
+    from jupyter_modelops import fluent
+
+    fluent.set_client(None)
+    fluent._stack.clear()
+    yield home
+    for run in list(fluent._stack):
+        try:
+            run.end()
+        except Exception:
+            pass
+    if fluent._client is not None:
+        fluent._client.close()
+    fluent.set_client(None)
+
+
+@pytest.fixture
+def mo_home(_isolated_home):
+    return _isolated_home
+
+
+@pytest.fixture
+def store(mo_home):
+    from jupyter_modelops.store.store import Store
+
+    s = Store(f"sqlite:///{mo_home}/store.db", str(mo_home / "artifacts"), user="alice")
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["local"])
+def client(request, mo_home):
+    """A Client over each transport (the HTTP transport joins with the server extension)."""
+    from jupyter_modelops.client import Client
+
+    c = Client(home=str(mo_home))
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def mo(mo_home):
+    """The ``mo.*`` API on a fresh temp store."""
+    import jupyter_modelops as mo
+
+    mo.configure(home=str(mo_home))
+    return mo
