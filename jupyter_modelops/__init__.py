@@ -48,3 +48,16 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+def load_ipython_extension(ip) -> None:
+    """``%load_ext jupyter_modelops``: registers ``%%track`` and ``%modelops``."""
+    from .kernel.magics import load_ipython_extension as _load
+
+    _load(ip)
+
+
+def unload_ipython_extension(ip) -> None:
+    from .kernel.magics import unload_ipython_extension as _unload
+
+    _unload(ip)

@@ -1,0 +1,1 @@
+"""Kernel side: the ``%%track`` / ``%modelops`` magics and the notebook widgets."""
