@@ -1,27 +1,20 @@
 """Identifiers and clocks.
 
 Every record gets its UUID where it is created, so pushing the same record twice to the
-shared registry never makes two. The ids are time-ordered (UUIDv7 layout) so that
-indexes on them stay append-mostly.
+shared registry never makes two. Ids are random (UUIDv4): people refer to runs by the
+first 8 hex digits shown in tables, and those must differ even for runs started in the
+same millisecond (time-ordered ids would share them).
 """
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
 
 def new_id() -> str:
-    """A UUIDv7 as 32 lowercase hex digits."""
-    ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= (rand >> 68 & 0xFFF) << 64
-    value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
-    return uuid.UUID(int=value).hex
+    """A random UUID as 32 lowercase hex digits."""
+    return uuid.uuid4().hex
 
 
 def now_ms() -> int:
