@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 
 from .errors import Conflict, InvalidInput
 from .tracking.buffer import MetricBuffer
-from .tracking.records import FAILED, FINISHED, RUNNING, Artifact, Dataset, Experiment, Metric, Run
+from .tracking.records import FAILED, FINISHED, KILLED, RUNNING, Artifact, Dataset, Experiment, Metric, Run
 from .tracking.validation import check_key, check_metric_value, check_step
 
 
@@ -168,7 +168,8 @@ class Client:
         except Exception as exc:  # the run still ends; the caller learns what was lost
             status, error = FAILED, error or exc
         if error is not None:
-            status = FAILED
+            if status != KILLED:  # an interrupted run stays KILLED, with its error recorded
+                status = FAILED
             error_type = error_type or type(error).__name__
             error_message = error_message or str(error)
         self._running.discard(run_id)
@@ -250,10 +251,8 @@ class Client:
 
     def _flush_quietly(self) -> None:
         if self._buffer.pending:
-            try:
-                self._buffer.flush()
-            except Exception:
-                pass  # surfaced by the next explicit flush()/end_run()
+            # A failure stays recorded and is raised by the next explicit flush()/end_run().
+            self._buffer.flush(raise_errors=False)
 
     def get_metric_history(self, run_id: str, key: str, max_points: int | None = None) -> list[Metric]:
         self._flush_quietly()
@@ -281,12 +280,11 @@ class Client:
             if prefix and artifact_path.endswith("/"):
                 name = f"{prefix}/{path.name}"
             return [self.log_bytes(run_id, path.read_bytes(), name)]
-        out = []
         base = prefix or path.name
-        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
-            rel = file.relative_to(path).as_posix()
-            out.append(self.log_bytes(run_id, file.read_bytes(), f"{base}/{rel}"))
-        return out
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+        # Check every name before storing anything, so a bad file name logs nothing.
+        names = [validate_name(f"{base}/{file.relative_to(path).as_posix()}") for file in files]
+        return [self.log_bytes(run_id, file.read_bytes(), name) for file, name in zip(files, names)]
 
     def log_text(self, run_id: str, text: str, name: str) -> Artifact:
         if not isinstance(text, str):
@@ -379,8 +377,11 @@ class Client:
         return register_model(self, model, name, **kwargs)
 
     def load_model(self, name: str, version: int | None = None, alias: str | None = None,
-                   trusted: bool = False):
-        """A loaded model with ``.predict(frame)``; its signature is enforced."""
+                   trusted: bool | list[str] = False):
+        """A loaded model with ``.predict(frame)``; its signature is enforced.
+
+        ``trusted`` names extra types skops may load (a list), or ``True`` to trust the
+        whole file; pickle-based flavors (pyfunc) load only with ``trusted=True``."""
         from .registry.api import load_model
 
         return load_model(self, name, version=version, alias=alias, trusted=trusted)
