@@ -92,6 +92,37 @@ OPS: dict[str, Callable] = {
 }
 
 
+# Who may call what. Reads need any role; writes need the role that owns them. Finer
+# rules (separation of duties, life-cycle transitions) live in the services themselves.
+READ_ONLY = frozenset({
+    "get_experiment", "list_experiments", "get_run", "resolve_run_id", "child_runs",
+    "search_runs", "count_runs", "compare_runs", "metric_history", "metric_keys",
+    "list_artifacts", "get_artifact", "read_artifact", "get_blob", "list_datasets",
+    "get_model", "list_models", "get_version", "list_versions", "alias_history",
+})
+WRITE_ROLES: dict[str, frozenset[str]] = {}
+_TRACKING_WRITERS = frozenset({"data_scientist", "admin"})
+
+
+def required_roles(op: str) -> frozenset[str] | None:
+    """Roles of which the caller needs one; None means any authenticated user."""
+    if op in READ_ONLY:
+        return None
+    return WRITE_ROLES.get(op, _TRACKING_WRITERS)
+
+
+def authorize(store: Store, op: str) -> None:
+    from .errors import Forbidden
+
+    needed = required_roles(op)
+    if needed is not None and not (store.roles & needed):
+        raise Forbidden(
+            f"{store.user} may not {op.replace('_', ' ')}: it needs the role "
+            + " or ".join(sorted(needed)),
+            op=op, needed=sorted(needed),
+        )
+
+
 def call(store: Store, op: str, /, *args, **kwargs):
     try:
         fn = OPS[op]
@@ -99,4 +130,5 @@ def call(store: Store, op: str, /, *args, **kwargs):
         from .errors import InvalidInput
 
         raise InvalidInput(f"unknown operation {op!r}") from None
+    authorize(store, op)
     return fn(store, *args, **kwargs)

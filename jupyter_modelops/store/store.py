@@ -1,7 +1,10 @@
 """``Store``: the metadata database plus the artifact blobs, opened together.
 
 Service functions take a ``Store`` as their first argument; nothing else in the package
-touches the engine directly.
+touches the engine directly. ``store.user`` and ``store.roles`` say who is acting: the
+embedded store acts as its single local user with every role, while the server hands
+each request a view of the shared store as the authenticated user (``as_actor``), so
+the same service code enforces roles for every client.
 """
 
 from __future__ import annotations
@@ -13,16 +16,29 @@ from ..config import ModelOpsConfig, load_config
 from .artifacts import ArtifactStore
 from .db import Database
 
+ROLES = ("viewer", "data_scientist", "validator", "approver", "deployer", "admin")
+ALL_ROLES = frozenset(ROLES)
+
 
 class Store:
     """An opened store. Cheap to share between threads; one per process and location."""
 
-    def __init__(self, db_url: str, artifact_uri: str, *, user: str, migrate: bool = True) -> None:
+    def __init__(self, db_url: str, artifact_uri: str, *, user: str, migrate: bool = True,
+                 roles: frozenset[str] | None = None) -> None:
         self.db = Database(db_url, migrate=migrate)
         self.artifacts = ArtifactStore(artifact_uri)
         self.user = user
+        self.roles = ALL_ROLES if roles is None else frozenset(roles)
         self.host = socket.gethostname()
         self.pid = os.getpid()
+
+    def as_actor(self, user: str, roles) -> "Store":
+        """The same store, acting as ``user`` with ``roles`` (shares engine and blobs)."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.user = user
+        view.roles = frozenset(roles)
+        return view
 
     @classmethod
     def open(cls, config: ModelOpsConfig | None = None, **overrides) -> "Store":
