@@ -353,14 +353,23 @@ class Client:
                     page_token: str | None = None) -> RunPage:
         """Runs matching ``filter`` (e.g. ``"metrics.accuracy > 0.9 and params.C = '1.0'"``)."""
         self._flush_quietly()
-        exp_ids = None
-        if experiment is not None:
-            names = [experiment] if isinstance(experiment, str) else list(experiment)
-            exp_ids = [self.get_experiment(n).id for n in names]
+        exp_ids = self._experiment_ids(experiment)
         runs, token = self._call("search_runs", filter=filter, experiment_ids=exp_ids,
                                  order_by=list(order_by) if order_by else None, limit=limit,
                                  page_token=page_token)
         return RunPage(runs, token)
+
+    def count_runs(self, filter: str | None = None, *,
+                   experiment: str | Sequence[str] | None = None) -> int:
+        """How many runs match ``filter`` (same syntax as ``search_runs``)."""
+        self._flush_quietly()
+        return self._call("count_runs", filter=filter, experiment_ids=self._experiment_ids(experiment))
+
+    def _experiment_ids(self, experiment) -> list[str] | None:
+        if experiment is None:
+            return None
+        names = [experiment] if isinstance(experiment, str) else list(experiment)
+        return [self.get_experiment(n).id for n in names]
 
     def compare_runs(self, run_ids: Sequence[str]):
         """A tidy table (pandas) of params and metrics, one column per run, with a

@@ -15,7 +15,7 @@ import time
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Unicode
 from traitlets.config import Configurable
 
@@ -30,6 +30,15 @@ NOT_CONFIGURED = {
     "sync": "Sync with a shared registry",
     "export": "Notebook-to-pipeline export",
 }
+
+
+def parse_argstring(fn, argstring: str):
+    """Like IPython's, but quotes group words and are removed (``--filter "a = 'x'"``)."""
+    try:
+        argv = shlex.split(argstring)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse arguments: {exc}") from None
+    return fn.parser.parse_args(argv)
 
 
 def _user_error(exc: Exception) -> UsageError:

@@ -12,9 +12,9 @@ from IPython.core.error import UsageError
 
 @pytest.fixture(scope="module")
 def ip():
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython, start_ipython
 
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()
     shell.run_line_magic("load_ext", "jupyter_modelops")
     return shell
 
