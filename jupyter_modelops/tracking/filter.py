@@ -142,6 +142,8 @@ _ALLOWED = {
     "duration": EQ_OPS | ORDER_OPS | NULL_OPS,
 }
 
+_OP_ORDER = ("=", "!=", "<", "<=", ">", ">=", "like", "ilike", "not like", "not ilike", "in",
+             "not in", "is null", "is not null")
 _KEYWORDS = frozenset({"and", "or", "not", "like", "ilike", "in", "is", "null", "true", "false"})
 _BARE_KEY = re.compile(r"[\w\-./:]+")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -178,7 +180,7 @@ def _describe(tok: Token) -> str:
         return "the end of the filter"
     if tok.kind == "string":
         return f"the string {_short(tok.text)}"
-    return _short(tok.text)
+    return _short(tok.value if tok.kind == "word" else tok.text)
 
 
 def _short(text: str) -> str:
@@ -208,7 +210,8 @@ def tokenize(text: str) -> list[Token]:
             if end < n and (text[end].isalnum() or text[end] in "_."):
                 raise _error(i, f"malformed number {_short(text[i:end + 1])}")
             raw = m.group()
-            value: float | int = float(raw) if any(ch in raw for ch in ".eE") else int(raw)
+            exact = len(raw) <= 19 and not any(ch in raw for ch in ".eE")  # int64 milliseconds
+            value: float | int = int(raw) if exact else float(raw)  # float: huge becomes inf
             out.append(Token("number", raw, i, value))
             i = end
         elif c.isalpha() or c == "_":
@@ -289,18 +292,23 @@ def _read_field(text: str, start: int, word: str, i: int) -> tuple[Token, int]:
 # --------------------------------------------------------------------------- parser
 
 
-def _check_length(text, what: str) -> None:
+def _check_text(text, what: str) -> None:
     if not isinstance(text, str):
         raise InvalidInput(f"{what} must be a string, not {type(text).__name__}")
     if len(text) > MAX_LENGTH:
         raise InvalidInput(f"{what} is {len(text)} characters long (limit {MAX_LENGTH})")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates (from JSON) cannot reach the database
+        raise InvalidInput(f"{what} holds a character that is not valid text at position "
+                           f"{exc.start + 1}", position=exc.start + 1) from None
 
 
 def parse_filter(text: str | None) -> Node | None:
     """The AST of ``text``, or None for an empty filter (matches every run)."""
     if text is None:
         return None
-    _check_length(text, "filter")
+    _check_text(text, "filter")
     if not text.strip():
         return None
     return _Parser(tokenize(text)).parse()
@@ -401,15 +409,13 @@ class _Parser:
             raise _error(start.pos, f"the filter has more than {MAX_COMPARISONS} comparisons")
         op_tok = self.tok
         op = self.parse_operator()
-        if op in NULL_OPS:
-            compare = Compare(field, op)
-        elif op in SET_OPS:
-            compare = Compare(field, op, self.parse_list(field, op, op_tok))
-        else:
-            compare = Compare(field, op, self.parse_value(field, op, op_tok))
         if op not in _ALLOWED[field_type(field)]:
             raise _error(op_tok.pos, _operator_hint(field, op), found=op)
-        return compare
+        if op in NULL_OPS:
+            return Compare(field, op)
+        if op in SET_OPS:
+            return Compare(field, op, self.parse_list(field, op, op_tok))
+        return Compare(field, op, self.parse_value(field, op, op_tok))
 
     def parse_operator(self) -> str:
         tok = self.tok
@@ -464,7 +470,7 @@ class _Parser:
 
 def _operator_hint(field: Field, op: str) -> str:
     ftype = field_type(field)
-    allowed = ", ".join(sorted(_ALLOWED[ftype], key=lambda o: (len(o), o)))
+    allowed = ", ".join(o for o in _OP_ORDER if o in _ALLOWED[ftype])
     why = {
         "text": "params, tags and text attributes are compared as text",
         "id": "ids are compared as text",
@@ -517,7 +523,8 @@ def _time_value(tok: Token) -> int:
         try:
             moment = datetime.fromisoformat(tok.value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise _error(tok.pos, f"{_short(tok.value)} is not an ISO-8601 time or epoch milliseconds") from None
+            raise _error(tok.pos, f"{_short(tok.value)} is not an ISO-8601 time or epoch "
+                                  "milliseconds") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
         return int(moment.timestamp() * 1000)
@@ -541,15 +548,14 @@ def parse_order_by(items) -> list[OrderKey]:
 
 
 def _parse_order_item(item) -> OrderKey:
-    _check_length(item, "order_by entry")
-    toks = tokenize(item)
-    parser = _Parser(toks)
-    if parser.tok.kind == "end":
+    _check_text(item, "order_by entry")
+    if not item.strip():
         raise InvalidInput("order_by entries must not be empty", position=1)
     try:
+        parser = _Parser(tokenize(item))
         field = parser.parse_field()
     except InvalidInput as exc:
-        raise InvalidInput(f"bad order_by {_short(item)}: {exc.message.removeprefix('bad filter ')}",
+        raise InvalidInput(f"bad order_by {_short(item)} {exc.message.removeprefix('bad filter ')}",
                            **exc.details) from None
     if field.kind == "dataset":
         raise InvalidInput(f"bad order_by {_short(item)}: runs cannot be sorted by dataset fields",
