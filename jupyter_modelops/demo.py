@@ -105,4 +105,4 @@ def _compare_text(table) -> str:
     for _, row in frame.iterrows():
         mark = "*" if bool(row.get("differs", False)) else ""
         rows.append([row[c] for c in cols] + [mark])
-    return render([str(c) for c in cols] + [""], rows, max_width=24)
+    return render([str(c) for c in cols] + ["≠"], rows, max_width=24)
