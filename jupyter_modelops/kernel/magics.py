@@ -466,7 +466,22 @@ for _fn in (_models, _whoami, _config):
     _fn.parser = None
 
 
+def _warm_imports() -> None:
+    """Import the heavy modules (SQLAlchemy, ipywidgets) while the user is still typing,
+    so the first `%modelops runs` does not pay for them. Imports only: no store is opened
+    here, so configuration changed after `%load_ext` still applies."""
+    try:
+        import jupyter_modelops.client  # noqa: F401
+        import jupyter_modelops.kernel.widgets.runs  # noqa: F401
+        import jupyter_modelops.tracking.search  # noqa: F401
+    except Exception:
+        pass
+
+
 def load_ipython_extension(ip) -> None:
+    import threading
+
+    threading.Thread(target=_warm_imports, name="modelops-warm-imports", daemon=True).start()
     magics = ModelOpsMagics(shell=ip, parent=ip)
     ip.register_magics(magics)
     ip.configurables.append(magics)  # so `%config ModelOpsMagics.experiment = "x"` works
