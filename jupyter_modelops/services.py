@@ -92,6 +92,23 @@ OPS: dict[str, Callable] = {
 }
 
 
+def _register_capability_ops() -> None:
+    """Capabilities (governance, deployment, monitoring, pipelines, sync) contribute their
+    operations, access rules and read-only ops from an ``ops`` module of their own."""
+    import importlib
+
+    for name in ("governance", "deploy", "monitor", "pipeline", "sync"):
+        try:
+            mod = importlib.import_module(f"jupyter_modelops.{name}.ops")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith(f"jupyter_modelops.{name}"):
+                continue
+            raise
+        OPS.update(mod.OPS)
+        WRITE_ROLES.update(getattr(mod, "WRITE_ROLES", {}))
+        globals()["READ_ONLY"] = READ_ONLY | frozenset(getattr(mod, "READ_ONLY", ()))
+
+
 # Who may call what. Reads need any role; writes need the role that owns them. Finer
 # rules (separation of duties, life-cycle transitions) live in the services themselves.
 READ_ONLY = frozenset({
@@ -102,6 +119,9 @@ READ_ONLY = frozenset({
 })
 WRITE_ROLES: dict[str, frozenset[str]] = {}
 _TRACKING_WRITERS = frozenset({"data_scientist", "admin"})
+
+
+_register_capability_ops()
 
 
 def required_roles(op: str) -> frozenset[str] | None:
