@@ -296,8 +296,15 @@ class Client:
         if name.endswith((".yaml", ".yml")):
             import yaml
 
-            return self.log_bytes(run_id, yaml.safe_dump(data, sort_keys=False).encode(), name,
-                                  "application/yaml")
+            try:
+                text = yaml.safe_dump(data, sort_keys=False)
+            except yaml.YAMLError:  # numpy values and the like: go through JSON types
+                try:
+                    plain = json.loads(json.dumps(data, default=_json_default, allow_nan=True))
+                    text = yaml.safe_dump(plain, sort_keys=False)
+                except (TypeError, ValueError, yaml.YAMLError) as exc:
+                    raise InvalidInput(f"log_dict: {exc}") from None
+            return self.log_bytes(run_id, text.encode(), name, "application/yaml")
         try:
             text = json.dumps(data, indent=2, default=_json_default, allow_nan=True)
         except TypeError as exc:

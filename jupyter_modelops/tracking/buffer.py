@@ -80,7 +80,9 @@ class MetricBuffer:
             except BaseException as exc:
                 self.error = exc
             self.written += written
-            err, self.error = self.error, None
+            err = self.error
+            if raise_errors:  # a background flush keeps the error for the next flush()
+                self.error = None
         if err is not None and raise_errors:
             raise err
         return written

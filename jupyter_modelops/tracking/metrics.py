@@ -110,6 +110,9 @@ def metric_history(store: Store, run_id: str, key: str, *, max_points: int | Non
     """All points of one metric ordered by step; ``max_points`` downsamples evenly,
     always keeping the first and last points."""
     run_id = normalize_id(run_id, "run id")
+    if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, int)
+                                   or max_points < 1):
+        raise InvalidInput(f"max_points must be a positive integer, not {max_points!r}")
     m = s.metrics
     q = sa.select(m.c.step, m.c.timestamp, m.c.value).where(m.c.run_id == run_id, m.c.key == key)
     if start_step is not None:
@@ -120,7 +123,9 @@ def metric_history(store: Store, run_id: str, key: str, *, max_points: int | Non
         rows = conn.execute(q.order_by(m.c.step, m.c.timestamp)).all()
         if not rows and conn.execute(sa.select(s.runs.c.id).where(s.runs.c.id == run_id)).first() is None:
             raise NotFound(f"no run with id {run_id}")
-    if max_points is not None and max_points > 1 and len(rows) > max_points:
+    if max_points == 1 and rows:
+        rows = rows[-1:]  # the latest point
+    elif max_points is not None and len(rows) > max_points:
         n = len(rows)
         idx = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
         rows = [rows[i] for i in idx]

@@ -43,6 +43,8 @@ def create_experiment(store: Store, name: str, description: str = "", tags: dict
     with store.db.write() as conn:
         if conn.execute(sa.select(s.experiments.c.id).where(s.experiments.c.name == name)).first():
             raise Conflict(f"experiment {name!r} already exists")
+        if id and conn.execute(sa.select(s.experiments.c.id).where(s.experiments.c.id == rec["id"])).first():
+            raise Conflict(f"an experiment with id {rec['id']} already exists")
         conn.execute(s.experiments.insert().values(**rec))
     return Experiment(**rec)
 
@@ -114,6 +116,8 @@ def create_run(store: Store, experiment: str | None = None, name: str | None = N
     }
     tag_rows = _tag_rows(run_id, tags)
     with store.db.write() as conn:
+        if id and conn.execute(sa.select(s.runs.c.id).where(s.runs.c.id == run_id)).first():
+            raise Conflict(f"a run with id {run_id} already exists")
         conn.execute(s.runs.insert().values(**rec))
         if tag_rows:
             conn.execute(s.tags.insert(), tag_rows)

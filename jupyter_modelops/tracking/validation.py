@@ -39,6 +39,8 @@ def check_metric_value(key: str, value) -> float:
 
             if isinstance(value, np.ndarray) and value.shape == ():
                 value = value.item()
+                if isinstance(value, numbers.Real) and not isinstance(value, bool):
+                    return float(value)
             if isinstance(value, np.generic) and not isinstance(value, np.bool_):
                 return float(value)
         except ImportError:  # pragma: no cover
