@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from ..errors import IntegrityFailure, InvalidInput, NotFound
+from ..errors import IntegrityFailure, InvalidInput, NotFound, StoreUnavailable
 
 CHUNK = 1 << 20
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -114,16 +114,15 @@ class ArtifactStore:
                 os.fsync(out.fileno())
             digest = h.hexdigest()
             final = self._local_path(digest)
-            if final.exists() and final.stat().st_size == size:
-                os.unlink(tmp)
-            else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, final)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            # Always rename the verified copy into place: it also heals a blob that was
+            # corrupted on disk since it was first stored.
+            os.replace(tmp, final)
             return digest, size
         except OSError as exc:
             with _suppress():
                 os.unlink(tmp)
-            raise InvalidInput(f"could not write artifact: {exc.strerror or exc}") from exc
+            raise StoreUnavailable(f"could not write artifact: {exc.strerror or exc}") from exc
         except BaseException:
             with _suppress():
                 os.unlink(tmp)

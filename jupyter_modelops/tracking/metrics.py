@@ -47,7 +47,9 @@ def check_points(points: Sequence) -> list[Point]:
 def write_points(store: Store, points: Sequence[Point]) -> int:
     """Insert a batch in one transaction and move each (run, key)'s latest value forward.
 
-    Every run in the batch must exist and be RUNNING; otherwise nothing is written.
+    Points for runs that are missing or no longer RUNNING are refused (``NotFound`` /
+    ``Conflict`` after the rest is written), so one ended run never costs another run
+    its points.
     """
     if not points:
         return 0
@@ -59,22 +61,32 @@ def write_points(store: Store, points: Sequence[Point]) -> int:
         if cur is None or (p[2], p[3]) >= (cur[2], cur[3]):
             latest[k] = p
     db = store.db
+    refused: dict[str, str] = {}
     with db.write() as conn:
         status = dict(
             conn.execute(sa.select(s.runs.c.id, s.runs.c.status).where(s.runs.c.id.in_(list(run_ids)))).all()
         )
         for rid in run_ids:
-            if rid not in status:
-                raise NotFound(f"no run with id {rid}")
-            if status[rid] != RUNNING:
-                raise Conflict(
-                    f"run {rid[:8]} is {status[rid]}; metrics go only to running runs", run_id=rid
-                )
-        conn.exec_driver_sql(
-            _INSERT[db.dialect],
-            [(r, k, st, ts, None if v != v else v) for (r, k, st, ts, v) in points],
+            if status.get(rid) != RUNNING:
+                refused[rid] = status.get(rid, "missing")
+        if refused:  # keep the healthy runs' points; report the others below
+            points = [p for p in points if p[0] not in refused]
+            latest = {k: v for k, v in latest.items() if k[0] not in refused}
+        if points:
+            conn.exec_driver_sql(
+                _INSERT[db.dialect],
+                [(r, k, st, ts, None if v != v else v) for (r, k, st, ts, v) in points],
+            )
+            _upsert_latest(conn, db.dialect, list(latest.values()))
+    if refused:
+        rid, state = next(iter(refused.items()))
+        if state == "missing":
+            raise NotFound(f"no run with id {rid}; its metric points were not stored", run_ids=list(refused))
+        raise Conflict(
+            f"run {rid[:8]} is {state}; metrics go only to running runs "
+            f"({len(refused)} run(s) refused, the other runs' points were stored)",
+            run_id=rid, run_ids=list(refused),
         )
-        _upsert_latest(conn, db.dialect, list(latest.values()))
     return len(points)
 
 

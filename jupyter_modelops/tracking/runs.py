@@ -267,6 +267,13 @@ def _alive(pid: int, pid_start: int | None) -> bool:
         return False
     except PermissionError:
         pass  # exists, owned by someone else
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        if stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] in (b"Z", b"X"):
+            return False  # exited, not yet reaped by its parent
+    except (OSError, ValueError):
+        pass
     if pid_start is not None:
         started = _process_start(pid)
         if started is not None and started != pid_start:

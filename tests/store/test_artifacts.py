@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from jupyter_modelops.errors import IntegrityFailure, InvalidInput, NotFound
+from jupyter_modelops.errors import IntegrityFailure, InvalidInput, NotFound, StoreUnavailable
 from jupyter_modelops.store.artifacts import ArtifactStore, validate_name
 from jupyter_modelops.tracking import artifacts as tracked
 from jupyter_modelops.tracking import runs
@@ -125,7 +125,7 @@ def test_full_disk_leaves_no_partial_blob_and_no_metadata(store, monkeypatch):
     arts_before = tracked.list_artifacts(store, run.id)
 
     _fail_fsync(monkeypatch)
-    with pytest.raises(InvalidInput, match="could not write artifact.*space"):
+    with pytest.raises(StoreUnavailable, match="could not write artifact.*space"):
         tracked.put_artifact(store, run.id, "big.bin", os.urandom(3 << 20))
     monkeypatch.undo()
 
@@ -150,7 +150,7 @@ def test_failed_write_while_copying_cleans_up(tmp_path, monkeypatch):
                 raise OSError(errno.ENOSPC, "No space left on device")
             return b"x" * n
 
-    with pytest.raises(InvalidInput, match="No space left"):
+    with pytest.raises(StoreUnavailable, match="No space left"):
         blobs.put_stream(Exploding())
     assert _blobs(tmp_path) == [] and _tmp_files(tmp_path) == []
 
@@ -204,3 +204,15 @@ def test_fsspec_store_behind_a_client(mo_home, tmp_path):
         assert not (mo_home / "artifacts" / "sha256").exists()
     finally:
         c.close()
+
+
+def test_storing_good_bytes_again_heals_a_corrupted_blob(tmp_path):
+    from jupyter_modelops.store.artifacts import ArtifactStore
+
+    blobs = ArtifactStore(str(tmp_path / "a"))
+    digest, _ = blobs.put_bytes(b"model weights")
+    path = tmp_path / "a" / "sha256" / digest[:2] / digest
+    path.write_bytes(b"model weighTs")  # same size, different content
+    assert not blobs.verify(digest)
+    blobs.put_bytes(b"model weights")
+    assert blobs.get_bytes(digest) == b"model weights"

@@ -240,3 +240,16 @@ def test_a_read_does_not_swallow_a_failed_write(mo_home):
     finally:
         writer.close()
         other.close()
+
+
+def test_an_ended_run_does_not_cost_another_run_its_points(store):
+    from jupyter_modelops.errors import Conflict
+    from jupyter_modelops.tracking import metrics, runs
+
+    live = runs.create_run(store, "e")
+    done = runs.create_run(store, "e")
+    runs.end_run(store, done.id)
+    with pytest.raises(Conflict, match="other runs' points were stored"):
+        metrics.write_points(store, [(live.id, "loss", 0, 1, 0.5), (done.id, "loss", 0, 1, 0.7)])
+    assert [m.value for m in metrics.metric_history(store, live.id, "loss")] == [0.5]
+    assert metrics.metric_history(store, done.id, "loss") == []
