@@ -106,7 +106,16 @@ def _register_capability_ops() -> None:
             raise
         OPS.update(mod.OPS)
         WRITE_ROLES.update(getattr(mod, "WRITE_ROLES", {}))
+        WRITE_HOOKS.extend(getattr(mod, "WRITE_HOOKS", ()))
         globals()["READ_ONLY"] = READ_ONLY | frozenset(getattr(mod, "READ_ONLY", ()))
+
+
+# Called as hook(conn, store, op, kwargs, result) inside the transaction of every write
+# op, so a change and what it implies (an audit entry, a sync outbox entry) commit
+# together or not at all.
+WRITE_HOOKS: list[Callable] = []
+# Ops that touch no metadata (blob bytes) run outside any transaction.
+NO_TRANSACTION = frozenset({"put_blob"})
 
 
 # Who may call what. Reads need any role; writes need the role that owns them. Finer
@@ -151,4 +160,30 @@ def call(store: Store, op: str, /, *args, **kwargs):
 
         raise InvalidInput(f"unknown operation {op!r}") from None
     authorize(store, op)
-    return fn(store, *args, **kwargs)
+    if op in READ_ONLY or op in NO_TRANSACTION:
+        return fn(store, *args, **kwargs)
+    if op == "put_artifact":  # store the bytes before taking the write lock
+        op, kwargs = "record_artifact", _stage_artifact(store, *args, **kwargs)
+        fn, args = OPS[op], ()
+    with store.db.write() as conn:
+        result = fn(store, *args, **kwargs)
+        for hook in WRITE_HOOKS:
+            hook(conn, store, op, kwargs, result)
+    return result
+
+
+def _stage_artifact(store: Store, run_id: str, name: str, data: bytes, media_type: str | None = None) -> dict:
+    """Validate, check the run, store the blob; returns the arguments of record_artifact."""
+    from .errors import InvalidInput
+    from .ids import normalize_id
+    from .store.artifacts import validate_name
+
+    name = validate_name(name)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidInput(f"artifact data must be bytes, not {type(data).__name__}")
+    run_id = normalize_id(run_id, "run id")
+    with store.db.read() as conn:
+        runs.require_running(conn, run_id)
+    digest, size = store.artifacts.put_bytes(bytes(data))
+    return {"run_id": run_id, "name": name, "digest": digest, "size": size,
+            "media_type": media_type or artifacts.guess_media_type(name)}

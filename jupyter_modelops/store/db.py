@@ -54,10 +54,10 @@ def _sqlite_engine(url: sa.URL) -> Engine:
         # Let SQLAlchemy's "begin" event (below) decide how transactions start.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        _enable_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -68,6 +68,29 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _enable_wal(cur, timeout: float = 60.0) -> None:
+    """Switch to WAL, retrying while another process creates or converts the file.
+
+    SQLite can answer "database is locked" to ``PRAGMA journal_mode=WAL`` without
+    calling the busy handler when two processes open a brand-new store at once.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
 
 def create_engine(url: str) -> Engine:
@@ -81,32 +104,60 @@ def create_engine(url: str) -> Engine:
 
 
 class Database:
-    """An engine plus the two ways to use it: ``read()`` and ``write()`` transactions."""
+    """An engine plus the two ways to use it: ``read()`` and ``write()`` transactions.
+
+    Transactions nest: inside ``write()``, further ``read()``/``write()`` calls on the same
+    thread reuse the open transaction. ``services.call`` relies on this to commit a
+    change together with its audit entry and its sync outbox entry.
+    """
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = normalize_url(url)
         self.engine = create_engine(self.url)
         self.dialect = self.engine.dialect.name
         self._pid = os.getpid()
+        self._local = threading.local()
         if migrate:
             ensure_schema(self)
 
+    @property
+    def in_write(self) -> bool:
+        return getattr(self._local, "writing", False)
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
         self._check_fork()
         with self.engine.connect() as conn, conn.begin():
-            yield conn
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction that holds the write lock from its first statement."""
+        current = getattr(self._local, "conn", None)
+        if current is not None:
+            if not self.in_write:
+                raise RuntimeError("write() inside a read() transaction would deadlock writers")
+            yield current
+            return
         self._check_fork()
         with self.engine.connect() as conn:
             conn.execution_options(modelops_write=True)
             with conn.begin():
                 if self.dialect == "postgresql":
                     conn.exec_driver_sql("SET LOCAL lock_timeout = '60s'")
-                yield conn
+                self._local.conn, self._local.writing = conn, True
+                try:
+                    yield conn
+                finally:
+                    self._local.conn, self._local.writing = None, False
 
     def _check_fork(self) -> None:
         # Pooled connections must never cross a fork (multiprocessing, kernels).
