@@ -19,6 +19,8 @@ ENV_HOME = "JUPYTER_MODELOPS_HOME"
 ENV_DB = "JUPYTER_MODELOPS_DB"
 ENV_ARTIFACTS = "JUPYTER_MODELOPS_ARTIFACTS"
 ENV_USER = "JUPYTER_MODELOPS_USER"
+ENV_REGISTRY = "JUPYTER_MODELOPS_REGISTRY_URL"
+ENV_REGISTRY_TOKEN = "JUPYTER_MODELOPS_REGISTRY_TOKEN"
 
 
 class ModelOpsConfig(Configurable):
@@ -50,6 +52,28 @@ class ModelOpsConfig(Configurable):
         help="Seconds between background flushes of buffered metrics. Points logged in the "
         "last interval before a hard kill may be lost; end_run/flush/exit make them durable.",
     ).tag(config=True)
+
+    registry_url = Unicode(
+        "",
+        help="URL of the team's shared registry (a `jupyter modelops serve` server). When "
+        f"set, local changes are queued and synced to it. Overridden by ${ENV_REGISTRY}.",
+    ).tag(config=True)
+
+    registry_token = Unicode(
+        "",
+        help=f"API token for the shared registry. Overridden by ${ENV_REGISTRY_TOKEN}.",
+    ).tag(config=True)
+
+    sync_interval = Float(
+        30.0,
+        help="Seconds between background syncs with the shared registry (backs off "
+        "exponentially while it is unreachable).",
+    ).tag(config=True)
+
+    def resolved_registry(self) -> tuple[str, str]:
+        """(url, token) of the shared registry; ('', '') when none is configured."""
+        return (os.environ.get(ENV_REGISTRY) or self.registry_url,
+                os.environ.get(ENV_REGISTRY_TOKEN) or self.registry_token)
 
     @default("home")
     def _default_home(self) -> str:
