@@ -44,12 +44,30 @@ def store(mo_home):
     s.close()
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(scope="session")
+def registry_servers(tmp_path_factory):
+    """Real ``jupyter modelops serve`` processes, one fresh server per test (kept started
+    ahead in the background; see ``jupyter_modelops/server/testing.py``)."""
+    from jupyter_modelops.server.testing import RegistryFactory
+
+    factory = RegistryFactory(tmp_path_factory.mktemp("registries"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(params=["local", "http"])
 def client(request, mo_home):
-    """A Client over each transport (the HTTP transport joins with the server extension)."""
+    """A Client over each transport: "local" opens the test's store in-process; "http"
+    talks to a fresh registry server whose home is the test's store folder, as user
+    ``alice`` (roles admin and data_scientist)."""
     from jupyter_modelops.client import Client
 
-    c = Client(home=str(mo_home))
+    if request.param == "local":
+        c = Client(home=str(mo_home))
+    else:
+        server = request.getfixturevalue("registry_servers").get(home=mo_home)
+        request.addfinalizer(server.stop)
+        c = Client(url=server.url, token=server.token, home=str(mo_home))
     yield c
     c.close()
 

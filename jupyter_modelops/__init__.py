@@ -61,3 +61,10 @@ def unload_ipython_extension(ip) -> None:
     from .kernel.magics import unload_ipython_extension as _unload
 
     _unload(ip)
+
+
+def _jupyter_server_extension_points():
+    """The REST API server extension (imported only when a Jupyter server loads it)."""
+    from .server.app import ModelOpsExtension
+
+    return [{"module": "jupyter_modelops.server.app", "app": ModelOpsExtension}]

@@ -10,7 +10,7 @@ import json
 import sys
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 from .._version import __version__
 from ..errors import ModelOpsError
@@ -192,6 +192,311 @@ class DemoApp(BaseModelOpsApp):
         run_demo(self.client, experiment=self.experiment, out=sys.stdout)
 
 
+class ServeApp(BaseModelOpsApp):
+    """Run the shared registry (the REST API standalone, with users and API tokens)."""
+
+    description = ("Run the shared model registry: the ModelOps REST API as a standalone Jupyter "
+                   "server, where users authenticate with API tokens (see `jupyter modelops users`) "
+                   "and act with their roles. Migrations are applied on start. Any "
+                   "--ServerApp.* option (certfile, base_url, ...) is passed to the server.")
+    examples = """
+    jupyter modelops serve --port=8765 --home=/srv/modelops
+    jupyter modelops serve --db=postgresql://modelops@dbhost/modelops --artifacts=s3://bucket/modelops
+    jupyter modelops serve --ip=0.0.0.0 --ServerApp.certfile=cert.pem --ServerApp.keyfile=key.pem
+    """
+    port = Integer(8765, help="Port to listen on (0: any free port).").tag(config=True)
+    ip = Unicode("127.0.0.1", help="Address to listen on.").tag(config=True)
+    aliases = {
+        "home": "ModelOpsConfig.home",
+        "db": "ModelOpsConfig.db_url",
+        "artifacts": "ModelOpsConfig.artifact_uri",
+        "port": "ServeApp.port",
+        "ip": "ServeApp.ip",
+        "log-level": "Application.log_level",
+    }
+    flags = {
+        "allow-root": ({"ServerApp": {"allow_root": True}}, "Allow running as root."),
+    }
+
+    def initialize(self, argv=None) -> None:
+        self._argv = list(sys.argv[1:] if argv is None else argv)
+        super().initialize(argv)
+
+    def run(self) -> None:
+        from ..server.app import ModelOpsExtension
+
+        # Defaults first; the user's own arguments (forwarded unchanged) override them.
+        argv = [f"--ServerApp.port={self.port}", f"--ServerApp.ip={self.ip}",
+                "--ServerApp.port_retries=0", "--ServerApp.open_browser=False"]
+        type(self).clear_instance()  # the server app is the process's singleton from here on
+        ModelOpsExtension.launch_instance(argv + self._argv)
+
+
+class UsersApp(BaseModelOpsApp):
+    """Manage the shared registry's users, roles and API tokens."""
+
+    description = ("Manage the users of the shared registry (the store it serves): add users with "
+                   "roles, change roles, make and revoke API tokens. Roles: viewer, data_scientist, "
+                   "validator, approver, deployer, admin. A token is printed once and stored only "
+                   "as its sha256.")
+    examples = """
+    jupyter modelops users add alice --role data_scientist --role validator
+    jupyter modelops users token alice --label laptop
+    jupyter modelops users roles alice --set viewer,approver
+    jupyter modelops users list
+    jupyter modelops users revoke alice 0123456789abcdef
+    """
+    roles = List(Unicode(), help="Role to give (repeat --role for several).").tag(
+        config=True, multiplicity="append")
+    set_roles = Unicode("", help="Comma-separated roles that replace the user's roles.").tag(config=True)
+    label = Unicode("", help="A note saying where a token is used.").tag(config=True)
+    aliases = {**_common_aliases, "role": "UsersApp.roles", "set": "UsersApp.set_roles",
+               "label": "UsersApp.label"}
+
+    def _store(self):
+        return self.client.store
+
+    def run(self) -> None:
+        from .. import users
+        from ..errors import InvalidInput
+
+        action, *args = self.extra_args or ["list"]
+        usage = {"add": 1, "token": 1, "roles": 1, "list": 0, "revoke": 2}
+        if action not in usage or len(args) != usage[action]:
+            raise InvalidInput("usage: jupyter modelops users add NAME --role R | token NAME "
+                               "[--label L] | roles NAME --set R,... | list | revoke NAME TOKEN_ID")
+        store = self._store()
+        if action == "add":
+            user = users.add_user(store, args[0], self.roles)
+            print(f"added {user.name} with roles {', '.join(user.roles)}")
+        elif action == "token":
+            token = users.create_token(store, args[0], self.label)
+            print("store this token now; it is not shown again:", file=sys.stderr)
+            print(token)
+        elif action == "roles":
+            if not self.set_roles:
+                raise InvalidInput("give the new roles with --set R1,R2")
+            user = users.set_roles(store, args[0], self.set_roles)
+            print(f"{user.name} now has roles {', '.join(user.roles)}")
+        elif action == "revoke":
+            users.revoke_token(store, args[0], args[1])
+            print(f"revoked token {args[1]} of {args[0]}")
+        else:
+            found = users.list_users(store)
+            if self.as_json:
+                return self.print_json([u.to_dict() for u in found])
+            if not found:
+                print("No users yet. Add one: jupyter modelops users add NAME --role data_scientist")
+                return
+            from .table import render, when
+
+            rows = [[u.name, ", ".join(u.roles),
+                     ", ".join(f"{t['id']}" + (f" ({t['label']})" if t["label"] else "") for t in u.tokens),
+                     when(u.created_at)] for u in found]
+            print(render(["user", "roles", "tokens", "created"], rows))
+
+
+class DbApp(BaseModelOpsApp):
+    """Show or upgrade the schema revision of the store."""
+
+    description = ("Show the store's schema revision (`db current`) or bring it to the newest one "
+                   "(`db upgrade`; opening a store does this too).")
+    examples = """
+    jupyter modelops db current --db=postgresql://modelops@dbhost/modelops
+    jupyter modelops db upgrade --home=/srv/modelops
+    """
+
+    def run(self) -> None:
+        from ..config import ModelOpsConfig
+        from ..errors import InvalidInput
+        from ..store.db import HEAD_REVISION, Database, current_revision, ensure_schema
+
+        action = (self.extra_args or ["current"])[0]
+        if action not in ("current", "upgrade") or len(self.extra_args) > 1:
+            raise InvalidInput("usage: jupyter modelops db current | upgrade")
+        conf = ModelOpsConfig(parent=self)
+        db = Database(conf.resolved_db_url(), migrate=False)
+        try:
+            if action == "upgrade":
+                ensure_schema(db)
+            with db.read() as conn:
+                rev = current_revision(conn)
+        finally:
+            db.close()
+        url = db.url.split("@")[-1]
+        if self.as_json:
+            return self.print_json({"url": url, "revision": rev, "head": HEAD_REVISION})
+        state = "up to date" if rev == HEAD_REVISION else f"newest is {HEAD_REVISION}"
+        print(f"{url}: revision {rev or '(empty store)'} ({state})")
+
+
+class AuditApp(BaseModelOpsApp):
+    """Verify, export or list the hash-chained audit log."""
+
+    description = ("The audit log: every change and every governance decision, each entry chained to "
+                   "the previous one by its sha256. `audit verify` checks the chain (exit status 1 and "
+                   "the first bad entry when an entry was edited, inserted or removed); `audit export` "
+                   "writes it as JSON Lines, which `audit verify FILE` checks on its own.")
+    examples = """
+    jupyter modelops audit verify
+    jupyter modelops audit verify --anchor=1234:5f0c...   (the head you kept elsewhere)
+    jupyter modelops audit export --output=audit.jsonl
+    jupyter modelops audit verify audit.jsonl
+    jupyter modelops audit list --limit=50
+    """
+    output = Unicode("", help="File to export to (default: standard output).").tag(config=True)
+    anchor = Unicode("", help="SEQ:HASH of an entry recorded elsewhere; verify fails if it changed "
+                              "or is gone.").tag(config=True)
+    limit = Integer(50, help="Entries to list (newest first).").tag(config=True)
+    aliases = {**_common_aliases, "output": "AuditApp.output", "anchor": "AuditApp.anchor",
+               "limit": "AuditApp.limit"}
+
+    def run(self) -> None:
+        from ..errors import InvalidInput
+        from ..governance import audit
+
+        action, *args = self.extra_args or ["verify"]
+        if action not in ("verify", "export", "list") or len(args) > (1 if action == "verify" else 0):
+            raise InvalidInput("usage: jupyter modelops audit verify [FILE] [--anchor=SEQ:HASH] | "
+                               "export [--output=FILE] | list [--limit=N]")
+        if action == "export":
+            if self.output:
+                with open(self.output, "w", encoding="utf-8") as fh:
+                    n = audit.export(self.client.store, fh)
+                print(f"exported {n} audit entries to {self.output}", file=sys.stderr)
+            else:
+                audit.export(self.client.store, sys.stdout)
+            return
+        if action == "list":
+            from .table import render, when
+
+            entries = self.client._call("audit_entries", limit=self.limit, newest_first=True)
+            if self.as_json:
+                return self.print_json([e.to_dict() for e in entries])
+            rows = [[e.seq, when(e.at), e.actor, e.action, e.subject_type, e.subject_id,
+                     json.dumps(e.details, sort_keys=True)[:60]] for e in entries]
+            print(render(["#", "when", "actor", "action", "subject", "id", "details"], rows))
+            return
+        anchor = None
+        if self.anchor:
+            seq, _, digest = self.anchor.partition(":")
+            if not seq.isdigit() or len(digest) != 64:
+                raise InvalidInput("--anchor takes SEQ:HASH, e.g. 42:<64 hex digits>")
+            anchor = (int(seq), digest.lower())
+        if args:
+            try:
+                with open(args[0], encoding="utf-8") as fh:
+                    report = audit.verify_rows(audit.read_export(fh), anchor=anchor)
+            except OSError as exc:
+                raise InvalidInput(f"cannot read {args[0]}: {exc.strerror}") from None
+        else:
+            report = self.client._call("audit_verify", anchor_seq=anchor[0] if anchor else None,
+                                       anchor_hash=anchor[1] if anchor else None)
+        if self.as_json:
+            self.print_json(report.to_dict())
+        else:
+            print(report.message if report.ok else f"error: {report.message}",
+                  file=sys.stdout if report.ok else sys.stderr)
+            for p in report.problems[1:10]:
+                print(f"  also: entry #{p['seq']}: {p['problem']}", file=sys.stderr)
+        if not report.ok:
+            self.exit(1)
+
+
+class InventoryApp(BaseModelOpsApp):
+    """Every governed model: owner, purpose, risk tier, state, approval, evidence."""
+
+    description = ("The model inventory: every registered model (ML, rules, external vendor or C++ "
+                   "binaries) with its owner, business purpose, risk tier, governed version and state, "
+                   "who approved it and on what evidence, endpoints and monitors. Packages that need "
+                   "trust to load (pickle-based) are marked.")
+    examples = """
+    jupyter modelops inventory
+    jupyter modelops inventory --format=csv --output=inventory.csv
+    jupyter modelops inventory --format=json --state=PRODUCTION
+    """
+    format = Unicode("table", help="table, csv or json.").tag(config=True)
+    output = Unicode("", help="File to write (default: standard output).").tag(config=True)
+    kind = Unicode("", help="Only models of this kind (ml, rules, external, ...).").tag(config=True)
+    state = Unicode("", help="Only models whose governed version is in this state.").tag(config=True)
+    all_versions = Bool(False, help="One row per version instead of per model.").tag(config=True)
+    aliases = {**_common_aliases, "format": "InventoryApp.format", "output": "InventoryApp.output",
+               "kind": "InventoryApp.kind", "state": "InventoryApp.state"}
+    flags = {**_common_flags,
+             "all-versions": ({"InventoryApp": {"all_versions": True}}, "One row per version.")}
+
+    def run(self) -> None:
+        from ..errors import InvalidInput
+        from ..governance.inventory import to_csv, to_json
+
+        fmt = "json" if self.as_json else self.format
+        if fmt not in ("table", "csv", "json"):
+            raise InvalidInput(f"--format must be table, csv or json, not {fmt!r}")
+        entries = self.client._call("inventory", kind=self.kind or None, state=self.state or None,
+                                    all_versions=self.all_versions)
+        if fmt == "csv":
+            text = to_csv(entries)
+        elif fmt == "json":
+            text = to_json(entries) + "\n"
+        else:
+            from .table import render, when
+
+            if not entries:
+                text = "No registered models yet.\n"
+            else:
+                rows = [[e.name, e.kind, e.owner, e.risk_tier, e.version, e.state,
+                         "yes" if e.requires_trust else "", e.approved_by or "", when(e.approved_at),
+                         ", ".join(e.evidence), len(e.endpoints), e.purpose] for e in entries]
+                text = render(["model", "kind", "owner", "risk", "version", "state", "needs trust",
+                               "approved by", "approved", "evidence", "endpoints", "purpose"], rows) + "\n"
+        if self.output:
+            with open(self.output, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            print(f"wrote {len(entries)} models to {self.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+
+
+class PolicyApp(BaseModelOpsApp):
+    """Check a governance policy file, or show the policy in force."""
+
+    description = ("Governance policies (YAML): `policy check FILE` reports the first problem with its "
+                   "line (exit status 1); `policy show` prints the policy in force; `policy default` "
+                   "prints the built-in policy to start a file from.")
+    examples = """
+    jupyter modelops policy check policy.yaml
+    jupyter modelops policy show
+    jupyter modelops policy default > ~/.jupyter_modelops/policy.yaml
+    """
+
+    def run(self) -> None:
+        from ..errors import InvalidInput
+        from ..governance import policy as pol
+
+        action, *args = self.extra_args or ["show"]
+        if action == "check" and len(args) == 1:
+            p = pol.load_policy(args[0])
+            print(f"{args[0]}: policy '{p.name}' is valid: {len(p.states)} states, "
+                  f"{len(p.transitions)} transitions{', solo' if p.solo else ''}")
+        elif action == "default" and not args:
+            sys.stdout.write(pol.DEFAULT_POLICY)
+        elif action == "show" and not args:
+            data = self.client._call("get_policy")
+            if self.as_json:
+                return self.print_json(data)
+            print(f"policy '{data['name']}' from {data['source']}{' (solo)' if data['solo'] else ''}")
+            print("states: " + ", ".join(data["states"]))
+            print("deployable: " + ", ".join(data["deployable"]))
+            for t in data["transitions"]:
+                extra = "".join([f"; not by {', '.join(t['not_by'])}" if t["not_by"] else "",
+                                 f"; evidence {t['evidence']}" if t["evidence"] else "",
+                                 "; by approving a request" if t["via"] else ""])
+                print(f"  {t['name']:<10} {' | '.join(t['from'])} → {t['to']} "
+                      f"(roles {', '.join(t['roles'])}{extra})")
+        else:
+            raise InvalidInput("usage: jupyter modelops policy check FILE | show | default")
+
+
 class ModelOpsApp(BaseModelOpsApp):
     name = "jupyter-modelops"
     description = "ModelOps from Jupyter: track experiments, register and govern models."
@@ -199,6 +504,12 @@ class ModelOpsApp(BaseModelOpsApp):
         "runs": (RunsApp, RunsApp.description),
         "models": (ModelsApp, ModelsApp.description),
         "demo": (DemoApp, DemoApp.description.split(":")[0]),
+        "serve": (ServeApp, "Run the shared model registry (REST API, users, API tokens)."),
+        "users": (UsersApp, "Manage the shared registry's users, roles and API tokens."),
+        "db": (DbApp, DbApp.description.split(" (")[0]),
+        "audit": (AuditApp, "Verify or export the hash-chained audit log."),
+        "inventory": (InventoryApp, "The inventory of every governed model (table, CSV or JSON)."),
+        "policy": (PolicyApp, "Check a governance policy file, or show the policy in force."),
     }
 
     def run(self) -> None:

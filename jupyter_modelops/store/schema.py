@@ -205,3 +205,28 @@ alias_events = Table(
     Column("changed_at", BigInteger, nullable=False),
     Index(None, "model_id", "alias"),
 )
+
+# --------------------------------------------------------------------------- users (shared registry)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("roles", JSON, nullable=False, default=list),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    # The public half of a token ("mo_<id>_<secret>"); only sha256 of the whole token is kept.
+    Column("id", String(16), primary_key=True),
+    Column("user_id", String(ID), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(255), nullable=False, default=""),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "user_id"),
+)
+
