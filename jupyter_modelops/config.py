@@ -1,8 +1,8 @@
 """Where the store lives and who the user is.
 
-Resolution order for each setting: explicit argument > environment variable > traitlets
+Resolution order for each setting: explicit argument or command-line option > traitlets
 config file (``jupyter_modelops_config.py``/``.json`` on the Jupyter config path) >
-default. The default home is ``~/.jupyter_modelops``; the metadata store is a SQLite file
+environment variable > built-in default. The default home is ``~/.jupyter_modelops``; the metadata store is a SQLite file
 and the artifacts a content-addressed folder inside it.
 """
 
@@ -32,13 +32,11 @@ class ModelOpsConfig(Configurable):
     ).tag(config=True)
 
     db_url = Unicode(
-        "",
         help="SQLAlchemy URL of the metadata store, e.g. sqlite:////path/store.db or "
         f"postgresql+psycopg://user@host/db. Empty means <home>/store.db. Overridden by ${ENV_DB}.",
     ).tag(config=True)
 
     artifact_uri = Unicode(
-        "",
         help="Folder or fsspec URL (s3://bucket/prefix) for artifact blobs. Empty means "
         f"<home>/artifacts. Overridden by ${ENV_ARTIFACTS}.",
     ).tag(config=True)
@@ -54,13 +52,11 @@ class ModelOpsConfig(Configurable):
     ).tag(config=True)
 
     registry_url = Unicode(
-        "",
         help="URL of the team's shared registry (a `jupyter modelops serve` server). When "
         f"set, local changes are queued and synced to it. Overridden by ${ENV_REGISTRY}.",
     ).tag(config=True)
 
     registry_token = Unicode(
-        "",
         help=f"API token for the shared registry. Overridden by ${ENV_REGISTRY_TOKEN}.",
     ).tag(config=True)
 
@@ -72,8 +68,7 @@ class ModelOpsConfig(Configurable):
 
     def resolved_registry(self) -> tuple[str, str]:
         """(url, token) of the shared registry; ('', '') when none is configured."""
-        return (os.environ.get(ENV_REGISTRY) or self.registry_url,
-                os.environ.get(ENV_REGISTRY_TOKEN) or self.registry_token)
+        return self.registry_url, self.registry_token
 
     @default("home")
     def _default_home(self) -> str:
@@ -88,14 +83,30 @@ class ModelOpsConfig(Configurable):
         except Exception:  # no passwd entry in some containers
             return "unknown"
 
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return os.environ.get(ENV_DB, "")
+
+    @default("artifact_uri")
+    def _default_artifact_uri(self) -> str:
+        return os.environ.get(ENV_ARTIFACTS, "")
+
+    @default("registry_url")
+    def _default_registry_url(self) -> str:
+        return os.environ.get(ENV_REGISTRY, "")
+
+    @default("registry_token")
+    def _default_registry_token(self) -> str:
+        return os.environ.get(ENV_REGISTRY_TOKEN, "")
+
     def resolved_db_url(self) -> str:
-        url = os.environ.get(ENV_DB) or self.db_url
+        url = self.db_url
         if url:
             return url
         return "sqlite:///" + str(Path(self.home).expanduser() / "store.db")
 
     def resolved_artifact_uri(self) -> str:
-        uri = os.environ.get(ENV_ARTIFACTS) or self.artifact_uri
+        uri = self.artifact_uri
         if uri:
             return uri
         return str(Path(self.home).expanduser() / "artifacts")
@@ -120,11 +131,6 @@ def load_config(**overrides) -> ModelOpsConfig:
     except ImportError:  # jupyter_core is a dependency, but keep the library usable alone
         pass
     conf = ModelOpsConfig(config=cfg)
-    # Environment wins over files; explicit overrides win over both.
-    if os.environ.get(ENV_HOME):
-        conf.home = os.environ[ENV_HOME]
-    if os.environ.get(ENV_USER):
-        conf.user = os.environ[ENV_USER]
     for key, value in overrides.items():
         if value is not None:
             setattr(conf, key, value)

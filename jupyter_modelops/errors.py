@@ -48,6 +48,12 @@ class PolicyViolation(ModelOpsError):
     http_status = 422
 
 
+class Unauthenticated(ModelOpsError):
+    """No credentials, or credentials the server does not accept."""
+
+    http_status = 401
+
+
 class Forbidden(ModelOpsError):
     """The caller's role does not allow the action."""
 

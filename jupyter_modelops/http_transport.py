@@ -24,7 +24,7 @@ from .errors import IntegrityFailure, InvalidInput, ModelOpsError, StoreUnavaila
 from .server import API_PREFIX, api
 
 ENV_TOKEN = "JUPYTER_MODELOPS_TOKEN"
-_STATUS_ERRORS = {400: InvalidInput, 401: errors.Forbidden, 403: errors.Forbidden, 404: errors.NotFound,
+_STATUS_ERRORS = {400: InvalidInput, 401: errors.Unauthenticated, 403: errors.Forbidden, 404: errors.NotFound,
                   409: errors.Conflict, 413: InvalidInput, 422: errors.PolicyViolation,
                   503: StoreUnavailable}
 

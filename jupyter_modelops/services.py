@@ -160,6 +160,7 @@ def call(store: Store, op: str, /, *args, **kwargs):
 
         raise InvalidInput(f"unknown operation {op!r}") from None
     authorize(store, op)
+    _no_impersonation(store, op, kwargs)
     if op in READ_ONLY or op in NO_TRANSACTION:
         return fn(store, *args, **kwargs)
     if op == "put_artifact":  # store the bytes before taking the write lock
@@ -170,6 +171,23 @@ def call(store: Store, op: str, /, *args, **kwargs):
         for hook in WRITE_HOOKS:
             hook(conn, store, op, kwargs, result)
     return result
+
+
+_IDENTITY_ARGS = ("user", "owner", "created_by", "requested_by", "reviewer")
+
+
+def _no_impersonation(store: Store, op: str, kwargs: dict) -> None:
+    """Identity arguments must name the caller, unless the caller is an admin (or the
+    sync service replaying a teammate's changes with an admin token)."""
+    from .errors import Forbidden
+
+    if "admin" in store.roles:
+        return
+    for key in _IDENTITY_ARGS:
+        value = kwargs.get(key)
+        if value is not None and value != store.user:
+            raise Forbidden(f"{store.user} may not {op.replace('_', ' ')} as {value!r}",
+                            op=op, argument=key)
 
 
 def _stage_artifact(store: Store, run_id: str, name: str, data: bytes, media_type: str | None = None) -> dict:

@@ -319,7 +319,11 @@ def _tag_rows(run_id: str, tags: dict | None) -> list[dict]:
         return []
     if not isinstance(tags, dict):
         raise InvalidInput(f"tags must be a mapping, not {type(tags).__name__}")
-    return [{"run_id": run_id, "key": check_key(k, "tag key"), "value": str(v)} for k, v in tags.items()]
+    rows = [{"run_id": run_id, "key": check_key(k, "tag key"), "value": str(v)} for k, v in tags.items()]
+    for row in rows:
+        if "\x00" in row["value"]:
+            raise InvalidInput(f"tag {row['key']!r} contains a NUL character")
+    return rows
 
 
 def set_tags(store: Store, run_id: str, tags: dict) -> None:

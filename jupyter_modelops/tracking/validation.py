@@ -72,6 +72,8 @@ def param_text(key: str, value) -> str:
         except ImportError:  # pragma: no cover
             pass
         text = str(value)
+    if "\x00" in text:
+        raise InvalidInput(f"param {key!r} contains a NUL character")
     if len(text) > PARAM_VALUE:
         raise InvalidInput(
             f"param {key!r} is {len(text)} characters long (limit {PARAM_VALUE}); "
