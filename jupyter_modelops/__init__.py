@@ -20,6 +20,10 @@ _FLUENT = {
     "log_input", "log_model", "flush", "get_run", "search_runs", "compare_runs",
     "register_model", "load_model", "set_alias", "configure", "get_client", "set_client",
 }
+_GOVERNANCE = {
+    "request_deployment", "list_requests", "get_request", "approve_request", "reject_request",
+    "transition", "get_model_card", "update_model_card", "set_model_info", "inventory",
+}
 _LAZY = {
     "Client": ("jupyter_modelops.client", "Client"),
     "autolog": ("jupyter_modelops.tracking.autolog", "autolog"),
@@ -28,7 +32,7 @@ _LAZY = {
     "ModelOpsError": ("jupyter_modelops.errors", "ModelOpsError"),
 }
 
-__all__ = sorted(_FLUENT | set(_LAZY) | {"__version__"})
+__all__ = sorted(_FLUENT | _GOVERNANCE | set(_LAZY) | {"__version__"})
 
 
 def __getattr__(name: str):
@@ -36,6 +40,8 @@ def __getattr__(name: str):
 
     if name in _FLUENT:
         value = getattr(importlib.import_module("jupyter_modelops.fluent"), name)
+    elif name in _GOVERNANCE:
+        value = getattr(importlib.import_module("jupyter_modelops.governance.fluent"), name)
     elif name in _LAZY:
         module, attr = _LAZY[name]
         mod = importlib.import_module(module)

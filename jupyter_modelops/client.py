@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import Conflict, InvalidInput
+from .governance.client_api import GovernanceClientMixin
 from .tracking.buffer import MetricBuffer
 from .tracking.records import FAILED, FINISHED, KILLED, RUNNING, Artifact, Dataset, Experiment, Metric, Run
 from .tracking.validation import check_key, check_metric_value, check_step
@@ -47,7 +48,7 @@ class RunPage(list):
         return self.to_frame()._repr_html_() if self else "<p>No runs.</p>"
 
 
-class Client:
+class Client(GovernanceClientMixin):
     """Access to one store (``Client()``, ``Client(home=...)``, ``Client(db_url=...)``) or
     one server (``Client(url="http://host:8888", token=...)``)."""
 

@@ -107,6 +107,7 @@ def _register_capability_ops() -> None:
         OPS.update(mod.OPS)
         WRITE_ROLES.update(getattr(mod, "WRITE_ROLES", {}))
         WRITE_HOOKS.extend(getattr(mod, "WRITE_HOOKS", ()))
+        globals()["NO_TRANSACTION"] = NO_TRANSACTION | frozenset(getattr(mod, "NO_TRANSACTION", ()))
         globals()["READ_ONLY"] = READ_ONLY | frozenset(getattr(mod, "READ_ONLY", ()))
 
 

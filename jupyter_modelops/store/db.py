@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InvalidInput, StoreUnavailable
 
-HEAD_REVISION = "0003"
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+HEAD_REVISION = "0004"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -230,3 +230,115 @@ api_tokens = Table(
     Index(None, "user_id"),
 )
 
+# --------------------------------------------------------------------------- governance
+
+lifecycle_events = Table(
+    "lifecycle_events",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), nullable=False),
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), nullable=False),
+    Column("from_state", String(32), nullable=False),
+    Column("to_state", String(32), nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("request_id", String(ID), nullable=True),
+    Column("self_approved", Boolean, nullable=False, default=False),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "version_id", "created_at"),
+)
+
+deployment_requests = Table(
+    "deployment_requests",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), nullable=False),
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), nullable=False),
+    Column("alias", String(64), nullable=True),
+    Column("target", String(64), nullable=False),
+    Column("resources", JSON, nullable=False, default=dict),
+    Column("justification", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(255), nullable=False),
+    Column("policy", JSON, nullable=False, default=dict),
+    Column("validation", JSON, nullable=False, default=dict),
+    Column("decided_by", String(255), nullable=True),
+    Column("decided_at", BigInteger, nullable=True),
+    Column("decision_comment", Text, nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "status", "created_at"),
+    Index(None, "version_id"),
+)
+
+request_reviews = Table(
+    "request_reviews",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("request_id", String(ID), ForeignKey("deployment_requests.id"), nullable=False),
+    Column("reviewer", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("self_review", Boolean, nullable=False, default=False),
+    Column("evidence_digest", String(64), nullable=False, default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "request_id"),
+)
+
+governance_evidence = Table(
+    "governance_evidence",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), nullable=False),
+    Column("request_id", String(ID), nullable=True),
+    Column("kind", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("data", JSON, nullable=False, default=dict),
+    Column("digest", String(64), nullable=True),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "version_id", "kind"),
+    Index(None, "request_id"),
+)
+
+model_cards = Table(
+    "model_cards",
+    metadata,
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), primary_key=True),
+    Column("sections", JSON, nullable=False, default=dict),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("updated_by", String(255), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+model_governance = Table(
+    "model_governance",
+    metadata,
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), primary_key=True),
+    Column("purpose", Text, nullable=False, default=""),
+    Column("risk_tier", String(32), nullable=False, default=""),
+    Column("updated_by", String(255), nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Append-only; each entry's ``hash`` covers its fields and ``prev_hash`` (see governance/audit.py).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", String(ID), nullable=False, unique=True),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(255), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "subject_type", "subject_id"),
+)
+

@@ -1,0 +1,97 @@
+"""The governance subcommands of ``%modelops``: request-deploy, requests, approve, reject.
+
+``magics.py`` parses the arguments and calls these with ``(magics, args)``; they call the
+client's governance methods (through ``GovernanceClientMixin``, so they work whether or
+not ``Client`` inherits it) and print one short summary. Policy refusals surface as the
+magic's one-line ``UsageError``.
+"""
+
+from __future__ import annotations
+
+from ..governance.client_api import GovernanceClientMixin as _G
+from . import html as h
+
+_MARK = {"passed": "✔", "failed": "✘", "not_run": "…", "warning": "!"}
+
+
+def _checklist_lines(req) -> list[str]:
+    lines = []
+    for item in req.checklist:
+        mark = "✔" if item.get("ok") else ("✘" if item.get("required", True) else "·")
+        need = "" if item.get("required", True) else " (not required)"
+        lines.append(f"  {mark} {item.get('label')}{need}: {item.get('detail', '')}")
+    return lines
+
+
+def _summary(req) -> str:
+    out = [f"request {req.id[:8]}: {req.model_name} v{req.version} -> {req.target} [{req.status}] "
+           f"— version is {req.state}"]
+    if req.validation:
+        out.append(f"validation {req.validation.get('status')}: {req.validation.get('summary')}")
+    if req.checklist:
+        out.append("evidence:")
+        out += _checklist_lines(req)
+    return "\n".join(out)
+
+
+def request_deploy(m, args):
+    """``%modelops request-deploy NAME (--version N | --alias A) --target T [--note TEXT]``"""
+    req = _G.request_deployment(m.client, args.name, args.version, alias=args.alias, target=args.target,
+                                justification=args.note or "")
+    print(_summary(req))
+    lacking = [i.get("label") for i in req.missing]
+    if lacking:
+        print("missing before approval: " + ", ".join(lacking))
+    print(f"a reviewer other than you approves it: %modelops approve {req.id[:8]}")
+    return None
+
+
+class RequestsView:
+    """Deployment requests as a table (HTML in a notebook, text elsewhere)."""
+
+    COLUMNS = ["request", "model", "version", "target", "status", "state", "requested by", "validation",
+               "decided by", "created"]
+
+    def __init__(self, requests: list) -> None:
+        self.requests = list(requests)
+
+    def _rows(self) -> list[list]:
+        return [[r.id[:8], r.model_name, r.version, r.target, r.status, r.state, r.requested_by,
+                 (r.validation or {}).get("status", ""), r.decided_by or "", h.fmt_time(r.created_at)]
+                for r in self.requests]
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def __iter__(self):
+        return iter(self.requests)
+
+    def _repr_html_(self) -> str:
+        return str(h.wrap(h.table(self.COLUMNS, self._rows(), empty="no deployment requests")))
+
+    def __repr__(self) -> str:
+        if not self.requests:
+            return "no deployment requests"
+        return h.text_table(self.COLUMNS, self._rows())
+
+
+def requests(m, args):
+    """``%modelops requests [--all]``: pending requests (all with --all), newest first."""
+    return RequestsView(_G.list_requests(m.client, all=bool(getattr(args, "all", False))))
+
+
+def approve(m, args):
+    """``%modelops approve ID [--comment TEXT]``"""
+    req = _G.approve_request(m.client, args.id, args.comment or "")
+    selfish = any(r.get("self_review") for r in req.reviews if r.get("decision") == "approve")
+    print(f"approved request {req.id[:8]}: {req.model_name} v{req.version} -> {req.target}; "
+          f"version is {req.state}" + (" (self-approved under a solo policy)" if selfish else ""))
+    return None
+
+
+def reject(m, args):
+    """``%modelops reject ID --comment TEXT``"""
+    req = _G.reject_request(m.client, args.id, args.comment)
+    print(f"rejected request {req.id[:8]}: {req.model_name} v{req.version} -> {req.target}; "
+          f"version is {req.state}")
+    return None
