@@ -18,6 +18,7 @@ from typing import Any, Iterable, Sequence
 
 from .errors import Conflict, InvalidInput
 from .governance.client_api import GovernanceClientMixin
+from .pipeline.client_api import PipelineClientMixin
 from .tracking.buffer import MetricBuffer
 from .tracking.records import FAILED, FINISHED, KILLED, RUNNING, Artifact, Dataset, Experiment, Metric, Run
 from .tracking.validation import check_key, check_metric_value, check_step
@@ -48,7 +49,7 @@ class RunPage(list):
         return self.to_frame()._repr_html_() if self else "<p>No runs.</p>"
 
 
-class Client(GovernanceClientMixin):
+class Client(GovernanceClientMixin, PipelineClientMixin):
     """Access to one store (``Client()``, ``Client(home=...)``, ``Client(db_url=...)``) or
     one server (``Client(url="http://host:8888", token=...)``)."""
 

@@ -10,7 +10,7 @@ import json
 import sys
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 from .._version import __version__
 from ..errors import ModelOpsError
@@ -497,6 +497,63 @@ class PolicyApp(BaseModelOpsApp):
             raise InvalidInput("usage: jupyter modelops policy check FILE | show | default")
 
 
+class ExportApp(BaseModelOpsApp):
+    """Export a notebook to a pipeline: Python package, local run, Kubeflow Pipelines, Airflow."""
+
+    description = ("Export a notebook to a pipeline that reproduces it: steps from Kale-style tags "
+                   "(block:/step:, prev:, imports, functions, pipeline-parameters or papermill's "
+                   "parameters, pipeline-metrics, skip), %%step cells or Markdown headings; the "
+                   "dataflow between steps from the code. Targets: python (a package, one module per "
+                   "step), local (the package, run: parallel, cached, tracked), kfp (Kubeflow Pipelines "
+                   "v2 YAML), airflow (a TaskFlow DAG). --check runs the notebook and the pipeline on "
+                   "the same parameters and compares their results (exit status 1 if they differ).")
+    examples = """
+    jupyter modelops export analysis.ipynb
+    jupyter modelops export analysis.ipynb --check
+    jupyter modelops export analysis.ipynb --target local --param C=0.5
+    jupyter modelops export analysis.ipynb --target kfp --output build/kfp
+    """
+    target = Unicode("python", help="python, local, kfp or airflow.").tag(config=True)
+    output = Unicode("", help="Folder to write (default: <notebook>_pipeline next to it).").tag(config=True)
+    check = Bool(False, help="Run the notebook and the pipeline and compare them.").tag(config=True)
+    params = List(Unicode(), help="NAME=VALUE (JSON, else text) overriding a parameter; repeatable.").tag(
+        config=True, multiplicity="append")
+    rtol = Float(1e-6, help="Relative tolerance of the parity check.").tag(config=True)
+    atol = Float(1e-9, help="Absolute tolerance of the parity check.").tag(config=True)
+    aliases = {**_common_aliases, "target": "ExportApp.target", "output": "ExportApp.output",
+               "param": "ExportApp.params", "rtol": "ExportApp.rtol", "atol": "ExportApp.atol"}
+    flags = {**_common_flags,
+             "check": ({"ExportApp": {"check": True}}, "Run the notebook and the pipeline and compare them.")}
+
+    def run(self) -> None:
+        from ..errors import InvalidInput
+        from ..pipeline.export import export_notebook
+
+        if len(self.extra_args) != 1:
+            raise InvalidInput("usage: jupyter modelops export NOTEBOOK [--target=python|local|kfp|airflow] "
+                               "[--output=DIR] [--check] [--param=NAME=VALUE ...]")
+        params = {}
+        for item in self.params:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise InvalidInput(f"--param takes NAME=VALUE, not {item!r}")
+            try:
+                params[name] = json.loads(value)
+            except ValueError:
+                params[name] = value
+        runs = self.check or self.target == "local"
+        report = export_notebook(self.extra_args[0], target=self.target, output=self.output or None,
+                                 check=self.check, params=params or None, client=self.client if runs else None,
+                                 rtol=self.rtol, atol=self.atol,
+                                 progress=None if self.as_json else (lambda line: print(line, flush=True)))
+        if self.as_json:
+            self.print_json(report.to_dict())
+        else:
+            print(report)
+        if not report.ok:
+            self.exit(1)
+
+
 class ModelOpsApp(BaseModelOpsApp):
     name = "jupyter-modelops"
     description = "ModelOps from Jupyter: track experiments, register and govern models."
@@ -510,6 +567,7 @@ class ModelOpsApp(BaseModelOpsApp):
         "audit": (AuditApp, "Verify or export the hash-chained audit log."),
         "inventory": (InventoryApp, "The inventory of every governed model (table, CSV or JSON)."),
         "policy": (PolicyApp, "Check a governance policy file, or show the policy in force."),
+        "export": (ExportApp, "Export a notebook to a pipeline (package, local run, Kubeflow, Airflow); --check proves it."),
     }
 
     def run(self) -> None:

@@ -95,3 +95,24 @@ def reject(m, args):
     print(f"rejected request {req.id[:8]}: {req.model_name} v{req.version} -> {req.target}; "
           f"version is {req.state}")
     return None
+
+
+def export(m, args):
+    """``%modelops export [NOTEBOOK] [--target python|local|kfp|airflow] [--output DIR] [--check]``:
+    export a notebook (this one by default) to a pipeline; ``--check`` runs the notebook
+    and the pipeline and compares them. Warns about hidden state: names this kernel holds
+    that no cell of the notebook defines."""
+    from ..errors import InvalidInput
+    from ..pipeline.export import export_notebook
+    from .history import notebook_path
+
+    notebook = args.notebook or notebook_path(m.shell.user_ns)
+    if not notebook:
+        raise InvalidInput("this kernel does not know which notebook it runs; give it: "
+                           "%modelops export NOTEBOOK.ipynb")
+    runs = args.check or args.target == "local"
+    report = export_notebook(notebook, target=args.target, output=args.output, check=args.check,
+                             client=m.client if runs else None, namespace=m.shell.user_ns,
+                             namespace_hidden=set(getattr(m.shell, "user_ns_hidden", {}) or ()))
+    print(report)
+    return None

@@ -485,6 +485,9 @@ def load_ipython_extension(ip) -> None:
     magics = ModelOpsMagics(shell=ip, parent=ip)
     ip.register_magics(magics)
     ip.configurables.append(magics)  # so `%config ModelOpsMagics.experiment = "x"` works
+    from .step_magic import register_step_magic
+
+    register_step_magic(ip)
     ip.events.register("pre_run_cell", magics.history.pre_run_cell)
     ip.events.register("post_run_cell", magics.history.post_run_cell)
     ip.set_hook("complete_command", magics.complete, str_key="%modelops")

@@ -111,6 +111,8 @@ class ModelOpsExtension(ExtensionApp):
 
                     conf = self.modelops_config()
                     self._store = Store.open(conf)
+                    # The shared registry stores and governs; it never runs users' code.
+                    self._store.runs_code = not self.registry
                     self.log.info("ModelOps store: %s, artifacts %s", self._store.db.url.split("@")[-1],
                                   self._store.artifacts.uri)
         return self._store

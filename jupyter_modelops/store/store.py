@@ -31,6 +31,8 @@ class Store:
         self.roles = ALL_ROLES if roles is None else frozenset(roles)
         self.host = socket.gethostname()
         self.pid = os.getpid()
+        # False on the shared registry: ops that execute notebooks or pipelines refuse there.
+        self.runs_code = True
 
     def as_actor(self, user: str, roles) -> "Store":
         """The same store, acting as ``user`` with ``roles`` (shares engine and blobs)."""
