@@ -24,6 +24,12 @@ _GOVERNANCE = {
     "request_deployment", "list_requests", "get_request", "approve_request", "reject_request",
     "transition", "get_model_card", "update_model_card", "set_model_info", "inventory",
 }
+_CAPABILITY_FLUENT = {
+    **{n: "jupyter_modelops.deploy.fluent" for n in (
+        "deploy", "batch_score", "deployments", "stop_deployment", "promote", "rollback")},
+    **{n: "jupyter_modelops.monitor.fluent" for n in (
+        "log_ground_truth", "drift_report", "check_monitor", "monitor_events")},
+}
 _LAZY = {
     "Client": ("jupyter_modelops.client", "Client"),
     "autolog": ("jupyter_modelops.tracking.autolog", "autolog"),
@@ -32,7 +38,7 @@ _LAZY = {
     "ModelOpsError": ("jupyter_modelops.errors", "ModelOpsError"),
 }
 
-__all__ = sorted(_FLUENT | _GOVERNANCE | set(_LAZY) | {"__version__"})
+__all__ = sorted(_FLUENT | _GOVERNANCE | set(_CAPABILITY_FLUENT) | set(_LAZY) | {"__version__"})
 
 
 def __getattr__(name: str):
@@ -42,6 +48,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module("jupyter_modelops.fluent"), name)
     elif name in _GOVERNANCE:
         value = getattr(importlib.import_module("jupyter_modelops.governance.fluent"), name)
+    elif name in _CAPABILITY_FLUENT:
+        value = getattr(importlib.import_module(_CAPABILITY_FLUENT[name]), name)
     elif name in _LAZY:
         module, attr = _LAZY[name]
         mod = importlib.import_module(module)

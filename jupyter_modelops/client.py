@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from .errors import Conflict, InvalidInput
+from .deploy.client_api import DeployClientMixin
 from .governance.client_api import GovernanceClientMixin
+from .monitor.client_api import MonitorClientMixin
 from .pipeline.client_api import PipelineClientMixin
 from .tracking.buffer import MetricBuffer
 from .tracking.records import FAILED, FINISHED, KILLED, RUNNING, Artifact, Dataset, Experiment, Metric, Run
@@ -49,7 +51,7 @@ class RunPage(list):
         return self.to_frame()._repr_html_() if self else "<p>No runs.</p>"
 
 
-class Client(GovernanceClientMixin, PipelineClientMixin):
+class Client(GovernanceClientMixin, DeployClientMixin, MonitorClientMixin, PipelineClientMixin):
     """Access to one store (``Client()``, ``Client(home=...)``, ``Client(db_url=...)``) or
     one server (``Client(url="http://host:8888", token=...)``)."""
 

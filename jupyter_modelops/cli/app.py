@@ -568,6 +568,14 @@ class ModelOpsApp(BaseModelOpsApp):
         "inventory": (InventoryApp, "The inventory of every governed model (table, CSV or JSON)."),
         "policy": (PolicyApp, "Check a governance policy file, or show the policy in force."),
         "export": (ExportApp, "Export a notebook to a pipeline (package, local run, Kubeflow, Airflow); --check proves it."),
+        "sync": ("jupyter_modelops.sync.cli.SyncApp", "Push this store's changes to the shared registry and pull its decisions."),
+        "serve-model": ("jupyter_modelops.deploy.cli.ServeModelApp",
+                        "Serve a model version over HTTP (OIP v2, /invocations, /metrics)."),
+        "deploy": ("jupyter_modelops.deploy.cli.DeployApp", "Deploy an approved version (local, batch, kserve, container)."),
+        "deployments": ("jupyter_modelops.deploy.cli.DeploymentsApp", "List, show or stop deployments."),
+        "promote": ("jupyter_modelops.deploy.cli.PromoteApp", "Point the champion alias at a version (audited)."),
+        "rollback": ("jupyter_modelops.deploy.cli.RollbackApp", "Roll the champion alias back to its previous version."),
+        "monitor": ("jupyter_modelops.deploy.cli.MonitorApp", "Drift, performance and alerts of a deployment."),
     }
 
     def run(self) -> None:

@@ -97,6 +97,35 @@ def reject(m, args):
     return None
 
 
+def sync(m, args):
+    """``%modelops sync [--status]``: push local changes to the shared registry and pull its
+    decisions now (through the background worker when one runs), or show where sync stands."""
+    from ..sync.display import report_line, status_lines
+
+    client = m.client
+    me = getattr(client.transport, "whoami", None) if client.store is None else None
+    if me and me.get("mode") == "registry":
+        print(f"this notebook works directly on the shared registry {client.transport.url}: "
+              "there is nothing to sync")
+        return None
+    if getattr(args, "status", False):
+        print("\n".join(status_lines(client._call("sync_status"))))
+        return None
+    report = client._call("sync_now")
+    print(report_line(report))
+    for warning in report.get("warnings") or ():
+        print(f"warning: {warning}")
+    return None
+
+
+def deployments(m, args):
+    """``%modelops deployments``: active deployments with their endpoints and health (a
+    table in the notebook; ``client.deployments(all=True)`` lists stopped ones too)."""
+    from ..deploy.client_api import DeployClientMixin
+
+    return DeployClientMixin.deployments(m.client)
+
+
 def export(m, args):
     """``%modelops export [NOTEBOOK] [--target python|local|kfp|airflow] [--output DIR] [--check]``:
     export a notebook (this one by default) to a pipeline; ``--check`` runs the notebook

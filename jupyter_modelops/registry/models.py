@@ -226,7 +226,9 @@ def create_version(store: Store, name: str, *, flavor: str, manifest_digest: str
 
     for attempt in range(RETRIES):
         try:
-            with store.db.write() as conn:
+            # A savepoint per attempt: on PostgreSQL a unique violation aborts the enclosing
+            # transaction (services.call's) unless rolled back to a savepoint.
+            with store.db.write() as conn, conn.begin_nested():
                 existing = conn.execute(sa.select(V).where(V.c.id == version_id)).first()
                 if existing is not None:
                     model = conn.execute(sa.select(M).where(M.c.id == existing.model_id)).first()

@@ -342,3 +342,157 @@ audit_log = Table(
     Index(None, "subject_type", "subject_id"),
 )
 
+# --------------------------------------------------------------------------- sync (see sync/README.md)
+
+# Local store linked to a registry: changes waiting to be pushed, oldest first. ``payload``
+# is the JSON of the operation's replay arguments (with the ids it created); an entry the
+# registry refused stays here with status "rejected" and the registry's error.
+sync_outbox = Table(
+    "sync_outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(ID), nullable=False, unique=True),
+    Column("op", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("error", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "status", "seq"),
+)
+
+# Local store: sync status, pull watermarks, the store's origin id (small JSON values by key).
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+# Registry: every outbox entry ever applied, recorded in the transaction that applied it,
+# so a batch sent again (after a timeout or a crash) changes nothing.
+sync_applied = Table(
+    "sync_applied",
+    metadata,
+    Column("entry_id", String(ID), primary_key=True),
+    Column("origin", String(64), nullable=False),
+    Column("op", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("applied_by", String(255), nullable=False),
+    Column("applied_at", BigInteger, nullable=False),
+    Index(None, "origin", "applied_at"),
+)
+
+# --------------------------------------------------------------------------- deployment and monitoring
+
+# A deployed version: a model server process (local), a scoring job (batch), or a generated
+# manifest / build context (kserve, container). ``version_id`` is the version served now (it
+# follows ``alias`` when one is set); ``stats`` holds the server's counters as last shipped.
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("model_id", String(ID), ForeignKey("registered_models.id"), nullable=False),
+    Column("version_id", String(ID), ForeignKey("model_versions.id"), nullable=False),
+    Column("alias", String(64), nullable=True),
+    Column("target", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("endpoint", String(1024), nullable=False, default=""),
+    Column("host", String(255), nullable=False, default=""),
+    Column("pid", Integer, nullable=True),
+    Column("port", Integer, nullable=True),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("stats", JSON, nullable=False, default=dict),
+    Column("request_id", String(ID), nullable=True),
+    Column("restarts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("started_by", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("stopped_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+    Index(None, "model_id", "created_at"),
+    Index(None, "status"),
+)
+
+# A sample of what a model server was asked and answered, one row per input row. ``id`` is
+# the request id (``<request id>:<row>`` for requests of several rows); ground truth joins on it.
+prediction_log = Table(
+    "prediction_log",
+    metadata,
+    Column("deployment_id", String(ID), primary_key=True),
+    Column("id", String(128), primary_key=True),
+    Column("model_id", String(ID), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("features", JSON, nullable=True),
+    Column("prediction", JSON, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("status", Integer, nullable=False, default=200),
+    Index(None, "deployment_id", "at"),
+    Index(None, "model_id", "at"),
+)
+
+ground_truth = Table(
+    "ground_truth",
+    metadata,
+    Column("model_id", String(ID), primary_key=True),
+    Column("id", String(128), primary_key=True),
+    Column("label", JSON, nullable=True),
+    Column("logged_by", String(255), nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+# One monitor per deployment: the drift reference (a sample stored as a Parquet blob, with
+# the kind of every column), the alert rules and webhook, and which rules fire now.
+monitors = Table(
+    "monitors",
+    metadata,
+    Column("deployment_id", String(ID), primary_key=True),
+    Column("model_id", String(ID), nullable=False),
+    Column("reference", JSON, nullable=False, default=dict),
+    Column("config", JSON, nullable=False, default=dict),
+    Column("state", JSON, nullable=False, default=dict),
+    Column("created_by", String(255), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("last_check_at", BigInteger, nullable=True),
+    Index(None, "model_id"),
+)
+
+monitor_reports = Table(
+    "monitor_reports",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("deployment_id", String(ID), nullable=False),
+    Column("model_id", String(ID), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("rows", Integer, nullable=False),
+    Column("dataset_drift", Boolean, nullable=False),
+    Column("drift_share", Float, nullable=True),
+    Column("report", JSON, nullable=False, default=dict),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "deployment_id", "created_at"),
+)
+
+# Alerts, notifications and retraining requests raised by monitoring.
+monitor_events = Table(
+    "monitor_events",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("deployment_id", String(ID), nullable=True),
+    Column("model_id", String(ID), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("rule", String(64), nullable=False, default=""),
+    Column("severity", String(16), nullable=False, default=""),
+    Column("message", Text, nullable=False, default=""),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("created_at", BigInteger, nullable=False),
+    Index(None, "model_id", "created_at"),
+    Index(None, "deployment_id", "created_at"),
+)

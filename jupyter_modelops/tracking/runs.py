@@ -45,8 +45,22 @@ def create_experiment(store: Store, name: str, description: str = "", tags: dict
             raise Conflict(f"experiment {name!r} already exists")
         if id and conn.execute(sa.select(s.experiments.c.id).where(s.experiments.c.id == rec["id"])).first():
             raise Conflict(f"an experiment with id {rec['id']} already exists")
-        conn.execute(s.experiments.insert().values(**rec))
+        # ON CONFLICT DO NOTHING: on PostgreSQL a concurrent writer may insert the same name
+        # between the check and the insert; a unique violation would abort the whole
+        # transaction, this waits for it and reports a Conflict instead.
+        insert = _dialect_insert(conn.dialect.name)
+        stmt = insert(s.experiments).values(**rec).on_conflict_do_nothing().returning(s.experiments.c.id)
+        if conn.execute(stmt).first() is None:
+            raise Conflict(f"experiment {name!r} already exists")
     return Experiment(**rec)
+
+
+def _dialect_insert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def get_experiment(store: Store, ref: str) -> Experiment:

@@ -1,0 +1,1 @@
+"""Deployment: targets (local model server, batch, KServe, container), rollout by aliases."""

@@ -1,0 +1,1 @@
+"""Monitoring: prediction logs, drift against the reference, performance, alerts."""
