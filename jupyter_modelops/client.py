@@ -161,6 +161,10 @@ class Client(GovernanceClientMixin, DeployClientMixin, MonitorClientMixin, Pipel
             return ref.id
         if isinstance(ref, str) and len(ref) == 32 and ref in self._running:
             return ref
+        if isinstance(ref, str) and len(ref.replace("-", "")) == 32:
+            from .ids import normalize_id
+
+            return normalize_id(ref, "run id")  # a full id needs no round trip
         return self._call("resolve_run_id", ref=ref)
 
     def end_run(self, run_id: str, status: str = FINISHED, *, error: BaseException | None = None,

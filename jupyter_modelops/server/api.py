@@ -459,7 +459,9 @@ _cache: dict[str, Any] = {}
 def endpoints() -> tuple[Endpoint, ...]:
     """Every endpoint: the table above, then the capability operation calls."""
     if "endpoints" not in _cache:
-        _cache["endpoints"] = ENDPOINTS + _capability_endpoints()
+        from .sync_handlers import ENDPOINTS as SYNC_ENDPOINTS
+
+        _cache["endpoints"] = ENDPOINTS + SYNC_ENDPOINTS + _capability_endpoints()
     return _cache["endpoints"]
 
 

@@ -129,6 +129,9 @@ class ModelOpsExtension(ExtensionApp):
         self.executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="modelops")
         if self.open_store_at_start:
             self.store  # noqa: B018 - migrations run now, and a bad URL fails the start
+        from .sync_handlers import start_sync
+
+        start_sync(self)  # background sync with the shared registry, when one is configured
 
     def initialize_handlers(self) -> None:
         from .handlers import make_handlers
@@ -136,6 +139,9 @@ class ModelOpsExtension(ExtensionApp):
         self.handlers.extend(make_handlers())
 
     async def stop_extension(self) -> None:
+        from .sync_handlers import stop_sync
+
+        stop_sync(self)
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self._store is not None:
             self._store.close()
