@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+# tests/pg.py (a throwaway PostgreSQL cluster) is importable as ``pg`` and its fixtures
+# (``pg_cluster``, ``pg_url``) serve every suite from one session-wide cluster.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
+pytest_plugins = ("pytest_jupyter.jupyter_server", "pg")
 
 
 @pytest.fixture(autouse=True)

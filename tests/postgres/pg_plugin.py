@@ -14,23 +14,15 @@ this way as part of the normal suite.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-
-def _pg():
-    path = (Path(__file__).resolve().parents[1] / "pg.py")
-    for mod in list(sys.modules.values()):
-        if getattr(mod, "__file__", None) and Path(mod.__file__).resolve() == path:
-            return mod
-    spec = importlib.util.spec_from_file_location("modelops_tests_pg", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["modelops_tests_pg"] = mod
-    spec.loader.exec_module(mod)
-    return mod
+# Loaded with -p before any conftest: make tests/pg.py importable under the name the root
+# conftest uses, so both share one module (and one cluster).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import pg  # noqa: E402
 
 
 _template: list[str] = []
@@ -48,7 +40,7 @@ def _template_name(cluster) -> str:
 
 @pytest.fixture(autouse=True)
 def _postgres_store(_isolated_home, monkeypatch):
-    cluster = _pg().get_cluster()
+    cluster = pg.get_cluster()
     template = _template_name(cluster)
     with cluster._lock:
         cluster._count += 1

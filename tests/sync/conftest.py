@@ -2,29 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+import pg  # tests/pg.py, put on the path by the root conftest
 import pytest
-
-
-def _load_pg():
-    """tests/pg.py under one module name, so the session shares one cluster."""
-    path = (Path(__file__).resolve().parents[1] / "pg.py")
-    for mod in list(sys.modules.values()):
-        if getattr(mod, "__file__", None) and Path(mod.__file__).resolve() == path:
-            return mod
-    spec = importlib.util.spec_from_file_location("modelops_tests_pg", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["modelops_tests_pg"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-pg = _load_pg()
-pg_cluster = pg.pg_cluster
-pg_url = pg.pg_url
 
 
 @pytest.fixture(scope="session")
