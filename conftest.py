@@ -85,3 +85,47 @@ def mo(mo_home):
 
     mo.configure(home=str(mo_home))
     return mo
+
+
+@pytest.fixture
+def people(mo_home):
+    """``people("alice")`` is a client of the test's store acting as alice (the embedded
+    store gives every user every role: separation of duties is by name)."""
+    from jupyter_modelops.client import Client
+
+    made = {}
+
+    def person(name: str) -> Client:
+        if name not in made:
+            made[name] = Client(home=str(mo_home), user=name)
+        return made[name]
+
+    yield person
+    for c in made.values():
+        c.close()
+
+
+@pytest.fixture
+def alice(people):
+    return people("alice")
+
+
+@pytest.fixture
+def bob(people):
+    return people("bob")
+
+
+@pytest.fixture
+def carol(people):
+    return people("carol")
+
+
+@pytest.fixture(scope="session")
+def cancer_split():
+    """Breast-cancer data (8 features, small and quick), split 70/30."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :8]
+    return train_test_split(X, y, test_size=0.3, random_state=0)

@@ -12,15 +12,6 @@ import threading
 
 import pytest
 
-from jupyter_modelops.client import Client
-from jupyter_modelops.deploy.client_api import DeployClientMixin
-from jupyter_modelops.governance.client_api import GovernanceClientMixin
-from jupyter_modelops.monitor.client_api import MonitorClientMixin
-
-
-class DClient(Client, GovernanceClientMixin, DeployClientMixin, MonitorClientMixin):
-    """``Client`` with the governance, deployment and monitoring methods."""
-
 
 @pytest.fixture(autouse=True)
 def _attached_servers(monkeypatch):
@@ -48,40 +39,6 @@ def _stop_servers(mo_home):
         store.close()
     for pid in pids:
         stop_pid(pid, timeout=10)
-
-
-@pytest.fixture
-def people(mo_home):
-    made = {}
-
-    def person(name: str) -> DClient:
-        if name not in made:
-            made[name] = DClient(home=str(mo_home), user=name)
-        return made[name]
-
-    yield person
-    for c in made.values():
-        c.close()
-
-
-@pytest.fixture
-def alice(people):
-    return people("alice")
-
-
-@pytest.fixture
-def bob(people):
-    return people("bob")
-
-
-@pytest.fixture(scope="session")
-def cancer_split():
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.model_selection import train_test_split
-
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    X = X.iloc[:, :8]
-    return train_test_split(X, y, test_size=0.3, random_state=0)
 
 
 @pytest.fixture(scope="session")

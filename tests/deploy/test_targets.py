@@ -12,7 +12,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from _modelops_deploy_test_fixtures import DClient, wait_for
+from _modelops_deploy_test_fixtures import wait_for
 from jupyter_modelops.deploy.client_api import DeployClientMixin as Deploy
 from jupyter_modelops.errors import InvalidInput, PolicyViolation
 

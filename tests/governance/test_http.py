@@ -6,7 +6,7 @@ import pytest
 
 from jupyter_modelops.errors import Forbidden, PolicyViolation
 
-from .conftest import GovClient
+from jupyter_modelops.client import Client
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def server(registry_servers, mo_home):
     srv.stop()
 
 
-def _person(srv, name: str, roles: tuple[str, ...]) -> GovClient:
+def _person(srv, name: str, roles: tuple[str, ...]) -> Client:
     from jupyter_modelops import users
     from jupyter_modelops.store.store import Store
 
@@ -26,12 +26,12 @@ def _person(srv, name: str, roles: tuple[str, ...]) -> GovClient:
         token = users.create_token(store, name, label="tests")
     finally:
         store.close()
-    return GovClient(url=srv.url, token=token)
+    return Client(url=srv.url, token=token)
 
 
 def test_request_and_review_over_http(server, cancer_split, cancer_fit):
     Xtr, Xte, ytr, yte = cancer_split
-    alice = GovClient(url=server.url, token=server.tokens["alice"])  # admin, data_scientist
+    alice = Client(url=server.url, token=server.tokens["alice"])  # admin, data_scientist
     bob = _person(server, "bob", ("approver",))
     vic = _person(server, "vic", ("viewer",))
     try:

@@ -3,33 +3,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
-from pathlib import Path
 
+import pg  # tests/pg.py, put on the path by the root conftest
 import pytest
 
 from jupyter_modelops.governance import audit
 from jupyter_modelops.store.store import Store
 
 
-def _pg():
-    """tests/pg.py, shared with the other suites when they loaded it already."""
-    path = (Path(__file__).parent.parent / "pg.py").resolve()
-    for mod in list(sys.modules.values()):
-        if getattr(mod, "__file__", None) and Path(mod.__file__).resolve() == path:
-            return mod
-    spec = importlib.util.spec_from_file_location("modelops_tests_pg", path)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["modelops_tests_pg"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture
 def pg_url():
-    pg = _pg()
     cluster = pg.get_cluster()
     url = cluster.new_database("gov")
     yield url
@@ -67,11 +51,11 @@ def test_audit_chain_with_concurrent_writers_on_postgres(pg_url, tmp_path):
 def test_request_and_approval_on_postgres(pg_url, tmp_path, cancer_split, cancer_fit):
     from jupyter_modelops.transport import LocalTransport
 
-    from .conftest import GovClient
+    from jupyter_modelops.client import Client
 
     base = Store(pg_url, str(tmp_path / "artifacts"), user="alice")
-    alice = GovClient(transport=LocalTransport(base))
-    bob = GovClient(transport=LocalTransport(Store(pg_url, str(tmp_path / "artifacts"), user="bob")))
+    alice = Client(transport=LocalTransport(base))
+    bob = Client(transport=LocalTransport(Store(pg_url, str(tmp_path / "artifacts"), user="bob")))
     try:
         Xtr, Xte, ytr, yte = cancer_split
         alice.register_model(cancer_fit, "cancer", input_example=Xtr.head(3))
