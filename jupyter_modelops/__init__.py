@@ -82,3 +82,8 @@ def _jupyter_server_extension_points():
     from .server.app import ModelOpsExtension
 
     return [{"module": "jupyter_modelops.server.app", "app": ModelOpsExtension}]
+
+
+def _jupyter_labextension_paths():
+    """The JupyterLab sidebar, built into ``labextension/`` when the package is built."""
+    return [{"src": "labextension", "dest": "jupyter-modelops"}]
