@@ -297,37 +297,85 @@ class UsersApp(BaseModelOpsApp):
 
 
 class DbApp(BaseModelOpsApp):
-    """Show or upgrade the schema revision of the store."""
+    """Show, upgrade, check or recover the store's schema and data."""
 
-    description = ("Show the store's schema revision (`db current`) or bring it to the newest one "
-                   "(`db upgrade`; opening a store does this too).")
+    description = ("Show the store's schema revision (`db current`), bring it to the newest one "
+                   "(`db upgrade`; opening a store does this too), verify the database, every artifact "
+                   "blob and the audit chain (`db check`; exit status 1 on any problem), or put back the "
+                   "copy taken before an interrupted upgrade (`db recover`).")
     examples = """
     jupyter modelops db current --db=postgresql://modelops@dbhost/modelops
     jupyter modelops db upgrade --home=/srv/modelops
+    jupyter modelops db check
+    jupyter modelops db recover --db=/home/me/.jupyter_modelops/store.db
     """
+    usage = "usage: jupyter modelops db current | upgrade | check | recover"
 
     def run(self) -> None:
         from ..config import ModelOpsConfig
         from ..errors import InvalidInput
-        from ..store.db import HEAD_REVISION, Database, current_revision, ensure_schema
+        from ..store.db import Database
 
         action = (self.extra_args or ["current"])[0]
-        if action not in ("current", "upgrade") or len(self.extra_args) > 1:
-            raise InvalidInput("usage: jupyter modelops db current | upgrade")
+        if action not in ("current", "upgrade", "check", "recover") or len(self.extra_args) > 1:
+            raise InvalidInput(self.usage)
         conf = ModelOpsConfig(parent=self)
+        if action == "check":
+            return self._check(conf)
         db = Database(conf.resolved_db_url(), migrate=False)
         try:
-            if action == "upgrade":
+            if action == "recover":
+                from ..store.upgrades import recover
+
+                print(recover(db))
+                db.close()
+                db = Database(conf.resolved_db_url())  # upgrades the restored store
+            elif action == "upgrade":
+                from ..store.db import ensure_schema
+
                 ensure_schema(db)
-            with db.read() as conn:
-                rev = current_revision(conn)
+            self._show(db)
         finally:
             db.close()
+
+    def _show(self, db) -> None:
+        from ..store.db import HEAD_REVISION, current_revision
+
+        with db.read() as conn:
+            rev = current_revision(conn)
         url = db.url.split("@")[-1]
         if self.as_json:
             return self.print_json({"url": url, "revision": rev, "head": HEAD_REVISION})
         state = "up to date" if rev == HEAD_REVISION else f"newest is {HEAD_REVISION}"
         print(f"{url}: revision {rev or '(empty store)'} ({state})")
+
+    def _check(self, conf) -> None:
+        from ..store.check import check_store
+        from ..store.store import Store
+
+        store = Store(conf.resolved_db_url(), conf.resolved_artifact_uri(), user=conf.user, migrate=False)
+        try:
+            report = check_store(store, extra=[_audit_findings])
+        finally:
+            store.close()
+        if self.as_json:
+            self.print_json(report.to_dict())
+        else:
+            for finding in report.findings:
+                print(finding.line())
+            problems = len(report.problems)
+            print(f"{report.target}: " + ("no problems found" if report.ok else f"{problems} problem(s) found"),
+                  file=sys.stdout if report.ok else sys.stderr)
+        if not report.ok:
+            self.exit(1)
+
+
+def _audit_findings(store):
+    from ..governance import audit
+    from ..store.check import OK, PROBLEM, Finding
+
+    report = audit.verify(store)
+    yield Finding("audit", OK if report.ok else PROBLEM, report.message)
 
 
 class AuditApp(BaseModelOpsApp):

@@ -181,7 +181,7 @@ def current_revision(conn: Connection) -> str | None:
     return row[0] if row else None
 
 
-_migrate_lock = threading.Lock()
+_migrate_lock = threading.RLock()
 
 
 def alembic_config(conn: Connection):
@@ -194,27 +194,52 @@ def alembic_config(conn: Connection):
 
 
 def ensure_schema(db: Database, target: str = HEAD_REVISION) -> None:
-    """Upgrade the store to ``target`` unless it is there already (cheap check first)."""
+    """Upgrade the store to ``target`` unless it is there already (cheap check first).
+
+    A store whose last upgrade was interrupted part way is refused (``upgrades.py``).
+    """
+    from .upgrades import read_marker
+
     with db.read() as conn:
         rev = current_revision(conn)
-    if rev == target:
+        marker = read_marker(conn) if rev == target else None
+    if rev == target and marker is None:
         return
+    _refuse_newer(db, rev)
+    upgrade(db, target)
+
+
+def _refuse_newer(db: Database, rev: str | None) -> None:
     if rev is not None and rev not in KNOWN_REVISIONS:
         raise StoreUnavailable(
             f"the store at {db.url} has schema revision {rev!r}, newer than this "
             f"jupyter-modelops understands ({HEAD_REVISION}); upgrade the package",
             revision=rev,
         )
-    upgrade(db, target)
 
 
 def upgrade(db: Database, target: str = HEAD_REVISION) -> None:
+    """Run the migrations up to ``target`` in one transaction, guarded against interruption."""
     from alembic import command
 
-    with _migrate_lock, db.write() as conn:
-        if db.dialect == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727274)")
-        # Another process may have migrated while we waited for the lock.
-        if current_revision(conn) == target:
+    from . import upgrades
+
+    with _migrate_lock, upgrades.upgrade_lock(db):
+        with db.read() as conn:
+            rev = current_revision(conn)
+            marker = upgrades.read_marker(conn)
+            if marker is not None:  # its writer is gone: we hold the lock it held
+                upgrades.check_interrupted(db, conn, rev, marker)
+        _refuse_newer(db, rev)
+        if rev == target:
+            if marker is not None:
+                with db.write() as conn:
+                    upgrades.clear_marker(conn)
             return
-        command.upgrade(alembic_config(conn), target)
+        backup = upgrades.take_backup(db, rev)
+        upgrades.write_marker(db, rev, target)
+        with db.write() as conn:
+            command.upgrade(alembic_config(conn), target)
+            upgrades.clear_marker(conn)
+        if backup is not None:
+            backup.unlink(missing_ok=True)

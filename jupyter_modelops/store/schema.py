@@ -496,3 +496,20 @@ monitor_events = Table(
     Index(None, "model_id", "created_at"),
     Index(None, "deployment_id", "created_at"),
 )
+
+# --------------------------------------------------------------------------- schema upgrades
+
+# Not made by a migration: ``db.upgrade`` creates it before running any, and commits a row
+# here before the upgrade's transaction starts. The upgrade deletes the row in its own
+# transaction, so a row that outlives its writer marks an upgrade that did not finish.
+schema_upgrade = Table(
+    "modelops_schema_upgrade",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("from_rev", String(32), nullable=True),
+    Column("to_rev", String(32), nullable=False),
+    Column("package", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+)
