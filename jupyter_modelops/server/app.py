@@ -135,7 +135,10 @@ class ModelOpsExtension(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         from .handlers import make_handlers
+        from .registry_proxy import make_proxy_handlers
 
+        if not self.registry:  # inside jupyter lab: the linked team registry, for the sidebar
+            self.handlers.extend(make_proxy_handlers())
         self.handlers.extend(make_handlers())
 
     async def stop_extension(self) -> None:

@@ -97,3 +97,10 @@ def test_extension_is_enabled_by_the_installed_config_file():
     assert point["module"] == "jupyter_modelops.server.app" and point["app"].name == "modelops"
     conf = json.loads((ROOT / "jupyter-config" / "jupyter_server_config.d" / "jupyter_modelops.json").read_text())
     assert conf == {"ServerApp": {"jpserver_extensions": {"jupyter_modelops": True}}}
+
+
+async def test_an_unlinked_server_has_no_registry_view(jp_fetch):
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("modelops", "registry", "api", "v1", "whoami")
+    assert info.value.code == 404
+    assert "not linked" in json.loads(info.value.response.body)["error"]["message"]
