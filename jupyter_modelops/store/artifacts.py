@@ -11,6 +11,7 @@ keeps them relative, normalised and free of ``..`` and NUL.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -100,8 +101,11 @@ class ArtifactStore:
         if self.local_root is None:
             return self._put_remote(stream)
         tmp_dir = self.local_root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+        try:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
+        except OSError as exc:
+            raise StoreUnavailable(_write_error(exc, tmp_dir)) from exc
         h = hashlib.sha256()
         size = 0
         try:
@@ -122,7 +126,7 @@ class ArtifactStore:
         except OSError as exc:
             with _suppress():
                 os.unlink(tmp)
-            raise StoreUnavailable(f"could not write artifact: {exc.strerror or exc}") from exc
+            raise StoreUnavailable(_write_error(exc, self.local_root)) from exc
         except BaseException:
             with _suppress():
                 os.unlink(tmp)
@@ -190,6 +194,13 @@ class ArtifactStore:
             with _suppress():
                 dest.unlink()
             raise
+
+
+def _write_error(exc: OSError, where) -> str:
+    """One line that says what happened and where (a full disk is the usual cause)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"could not write artifact: disk full ({exc.strerror or 'no space left'}) in {where}"
+    return f"could not write artifact in {where}: {exc.strerror or exc}"
 
 
 class _suppress:
