@@ -13,7 +13,6 @@ and prints p50/p95 per query. The target is p95 <= 50 ms at 100k runs.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import sys
 import tempfile
@@ -21,25 +20,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchstats import percentile  # noqa: E402,F401  (re-exported for older callers)
+import search_data  # noqa: E402
+from search_data import METRICS, METRIC_STEP, PARAMS, run_row  # noqa: E402,F401
 
 from jupyter_modelops.ids import new_id  # noqa: E402
 from jupyter_modelops.store.store import Store  # noqa: E402
 from jupyter_modelops.tracking.runs import get_or_create_experiment  # noqa: E402
 from jupyter_modelops.tracking.search import count_runs, explain, search_runs  # noqa: E402
 
-PARAMS = {
-    "C": ["0.01", "0.1", "1.0", "10.0", "100.0"],
-    "penalty": ["l1", "l2"],
-    "solver": ["lbfgs", "liblinear", "saga", "newton-cg"],
-    "max_iter": ["100", "200", "500"],
-    "model": ["logreg", "rf", "gbm", "svm"],
-    "n_estimators": ["50", "100", "200", "400"],
-    "max_depth": ["3", "5", "8", "None"],
-    "learning_rate": ["0.01", "0.05", "0.1", "0.3"],
-    "scaler": ["standard", "minmax", "none"],
-}
-METRICS = ["accuracy", "f1", "precision", "recall", "auc", "loss", "val_loss", "train_time",
-           "log_loss", "mae"]
 QUERIES = [
     ("metric>x and param=v, by metric desc",
      "metrics.accuracy > 0.9 and params.C = '1.0'", ["metrics.accuracy DESC"]),
@@ -66,13 +57,10 @@ QUERIES = [
 ]
 
 
-def build(store: Store, n: int, seed: int = 7) -> None:
-    """Insert ``n`` runs with their params, latest metrics and tags in a few big batches."""
-    rng = random.Random(seed)
-    experiments = [get_or_create_experiment(store, f"bench-{i}").id for i in range(3)]
-    small = get_or_create_experiment(store, "bench-small").id  # 2% of the runs
-    t0 = 1_700_000_000_000
-    statuses = ["FINISHED"] * 90 + ["FAILED"] * 6 + ["KILLED"] * 2 + ["RUNNING"] * 2
+def build(store: Store, n: int, seed: int = 7, start: int = 0) -> None:
+    """Insert runs ``start .. n-1`` (see ``search_data``) with their params, latest metrics
+    and tags in a few big batches; a later call with ``start=n`` grows the same store."""
+    experiments = {name: get_or_create_experiment(store, name).id for name in search_data.EXPERIMENTS}
     batch = 20_000
     run_sql = ("INSERT INTO runs (id, experiment_id, parent_run_id, name, status, user, host, pid, "
                "pid_start, start_time, end_time, error_type, error_message, source, code_hash, "
@@ -80,25 +68,16 @@ def build(store: Store, n: int, seed: int = 7) -> None:
     param_sql = "INSERT INTO params (run_id, key, value) VALUES (?,?,?)"
     metric_sql = "INSERT INTO latest_metrics (run_id, key, step, timestamp, value) VALUES (?,?,?,?,?)"
     tag_sql = "INSERT INTO tags (run_id, key, value) VALUES (?,?,?)"
-    for lo in range(0, n, batch):
+    for lo in range(start, n, batch):
         runs, params, metrics, tags = [], [], [], []
         for i in range(lo, min(n, lo + batch)):
+            row = run_row(i, seed)
             rid = new_id()
-            start = t0 + i * 1000 + rng.randrange(1000)
-            status = rng.choice(statuses)
-            end = None if status == "RUNNING" else start + rng.randrange(1_000, 300_000)
-            exp = small if i % 50 == 0 else experiments[i % 3]
-            runs.append((rid, exp, f"run-{i}", status, "alice", "bench", start, end, start))
-            params.extend((rid, k, rng.choice(v)) for k, v in PARAMS.items())
-            params.append((rid, "seed", str(i)))
-            acc = rng.random() * 0.5 + 0.5
-            for k in METRICS:
-                v = acc if k == "accuracy" else rng.random()
-                if rng.random() < 0.01:
-                    v = None  # NaN
-                metrics.append((rid, k, 10, start, v))
-            tags.append((rid, "team", rng.choice(["vision", "nlp", "tabular", "speech"])))
-            tags.append((rid, "git_branch", rng.choice(["main", "dev", "exp"])))
+            runs.append((rid, experiments[row.experiment], row.name, row.status, "alice", "bench",
+                         row.start_ms, row.end_ms, row.start_ms))
+            params.extend((rid, k, v) for k, v in row.params.items())
+            metrics.extend((rid, k, METRIC_STEP, row.start_ms, v) for k, v in row.metrics.items())
+            tags.extend((rid, k, v) for k, v in row.tags.items())
         with store.db.write() as conn:
             conn.exec_driver_sql(run_sql, runs)
             conn.exec_driver_sql(param_sql, params)
@@ -119,11 +98,6 @@ def _tune(store: Store, mmap_mb: int, cache_mb: int) -> None:
 
     store.db.engine.dispose()
     print(f"connections use mmap_size={mmap_mb} MB, cache_size={cache_mb or 'default'} MB")
-
-
-def percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main(argv=None) -> int:

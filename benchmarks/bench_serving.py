@@ -33,30 +33,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-VENV = ROOT / "benchmarks" / ".venv-mlflow"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import mlflow_env  # noqa: E402
+from sample_model import TRAIN, train  # noqa: E402
+
+VENV = mlflow_env.VENV
 RATIO_TARGET = 5.0
 P99_TARGET_MS = 20.0
 CONCURRENCY = 8
 
-TRAIN = textwrap.dedent("""
-    from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
-    X = X.iloc[:, :8]
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000)).fit(X, y)
-""")
-
-
 def ensure_mlflow() -> Path:
-    python = VENV / "bin" / "python"
-    if not (VENV / "bin" / "mlflow").exists():
-        print(f"installing MLflow 3.x into {VENV} (once) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "mlflow>=3,<4"], check=True)
-    return python
+    """The side venv's interpreter, with the newest installable MLflow 3.x."""
+    return mlflow_env.ensure()[0]
 
 
 def mlflow_version(python: Path) -> str:
@@ -70,8 +59,10 @@ def start_mlflow(python: Path, work: Path, port: int) -> subprocess.Popen:
         import mlflow.sklearn
         mlflow.sklearn.save_model(model, {str(model_dir)!r}, input_example=X.head(3))
     """)
-    subprocess.run([str(python), "-c", code], check=True, cwd=work, capture_output=True)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"file://{work}/mlruns", "PATH": f"{VENV / 'bin'}:{os.environ['PATH']}"}
+    subprocess.run([str(python), "-c", code], check=True, cwd=work, capture_output=True,
+                   env={**os.environ, **mlflow_env.QUIET_ENV})
+    env = {**os.environ, **mlflow_env.QUIET_ENV, "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db",
+           "PATH": f"{VENV / 'bin'}:{os.environ['PATH']}"}
     log = open(work / "mlflow-serve.log", "wb")
     return subprocess.Popen([str(VENV / "bin" / "mlflow"), "models", "serve", "-m", str(model_dir), "--env-manager",
                              "local", "-h", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT,
@@ -81,17 +72,10 @@ def start_mlflow(python: Path, work: Path, port: int) -> subprocess.Popen:
 def start_modelops(work: Path):
     """Train, register, request, approve (a second person) and deploy ``local``."""
     from jupyter_modelops.client import Client
-    from jupyter_modelops.deploy.client_api import DeployClientMixin
-    from jupyter_modelops.governance.client_api import GovernanceClientMixin
 
-    class C(Client, GovernanceClientMixin, DeployClientMixin):
-        pass
-
-    scope: dict = {}
-    exec(TRAIN, scope)
-    model, X, y = scope["model"], scope["X"], scope["y"]
+    model, X, y = train()
     home = str(work / "modelops")
-    alice, bob = C(home=home, user="alice"), C(home=home, user="bob")
+    alice, bob = Client(home=home, user="alice"), Client(home=home, user="bob")
     alice.register_model(model, "cancer", input_example=X.head(3))
     alice.set_model_info("cancer", purpose="serving benchmark", risk_tier="low")
     req = alice.request_deployment("cancer", 1, target="local", validation_data=(X, y))
@@ -131,15 +115,12 @@ def measure(port: int, X, rows: int, total: int, seconds: float):
                        warmup=min(200, total // 10))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=3000, help="requests per measurement (cap)")
-    ap.add_argument("--seconds", type=float, default=15.0, help="time limit per measurement")
-    args = ap.parse_args()
-
+def serve_both(python: Path, row_counts=(1, 100), requests: int = 3000, seconds: float = 15.0) -> dict:
+    """Start both servers on the same model, load each in turn with the same requests:
+    ``{("ours" | "mlflow", rows): LoadResult}``. Both servers are stopped on return."""
     from jupyter_modelops.deploy.targets.local import free_port, stop_pid
 
-    python = ensure_mlflow()
+    results = {}
     with tempfile.TemporaryDirectory(prefix="bench-serving-") as tmp:
         work = Path(tmp)
         mlflow_port = free_port()
@@ -148,16 +129,27 @@ def main() -> int:
         try:
             alice, dep, X = start_modelops(work)
             wait_http(f"http://127.0.0.1:{mlflow_port}/ping")
-            results = {}
-            for rows in (1, 100):
-                results[("jupyter-modelops", rows)] = measure(dep.port, X, rows, args.requests, args.seconds)
-                results[("mlflow " + mlflow_version(python), rows)] = measure(mlflow_port, X, rows, args.requests,
-                                                                               args.seconds)
+            for rows in row_counts:
+                results[("ours", rows)] = measure(dep.port, X, rows, requests, seconds)
+                results[("mlflow", rows)] = measure(mlflow_port, X, rows, requests, seconds)
         finally:
             if dep is not None:
                 alice.stop_deployment(dep)
                 alice.close()
             stop_pid(mlflow_proc.pid, 15)
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--requests", type=int, default=3000, help="requests per measurement (cap)")
+    ap.add_argument("--seconds", type=float, default=15.0, help="time limit per measurement")
+    args = ap.parse_args()
+
+    python = ensure_mlflow()
+    both = serve_both(python, (1, 100), args.requests, args.seconds)
+    name = "mlflow " + mlflow_version(python)
+    results = {(name if side == "mlflow" else "jupyter-modelops", rows): r for (side, rows), r in both.items()}
     print(f"\nPOST /invocations (dataframe_split), concurrency {CONCURRENCY}, loopback, {os.cpu_count()} cores")
     print(f"{'server':<22} {'rows':>5} {'requests':>9} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}  statuses")
     for (name, rows), r in results.items():
