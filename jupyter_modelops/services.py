@@ -41,6 +41,12 @@ def _compare_runs(store: Store, run_ids):
     return compare_runs(store, run_ids)
 
 
+def _metric_series(store: Store, **kw):
+    from .tracking.series import metric_series
+
+    return metric_series(store, **kw)
+
+
 def _registry(name: str) -> Callable:
     def call(store: Store, **kw):
         from .registry import models
@@ -72,6 +78,7 @@ OPS: dict[str, Callable] = {
     "log_metric_points": metrics.write_points,
     "metric_history": metrics.metric_history,
     "metric_keys": metrics.metric_keys,
+    "metric_series": _metric_series,
     # artifacts and blobs
     "put_artifact": artifacts.put_artifact,
     "record_artifact": artifacts.record_artifact,
@@ -123,7 +130,7 @@ NO_TRANSACTION = frozenset({"put_blob"})
 # rules (separation of duties, life-cycle transitions) live in the services themselves.
 READ_ONLY = frozenset({
     "get_experiment", "list_experiments", "get_run", "resolve_run_id", "child_runs",
-    "search_runs", "count_runs", "compare_runs", "metric_history", "metric_keys",
+    "search_runs", "count_runs", "compare_runs", "metric_history", "metric_keys", "metric_series",
     "list_artifacts", "get_artifact", "read_artifact", "get_blob", "list_datasets",
     "get_model", "list_models", "get_version", "list_versions", "alias_history",
 })

@@ -240,6 +240,18 @@ CODECS: dict[str, Codec] = {
                         "data": {"type": "array", "items": {"type": "array"}}}},
         _frame_encode, _frame_decode,
     ),
+    "Series": Codec(
+        {"type": "object", "required": ["series"],
+         "properties": {"series": {
+             "type": "object", "description": "run id -> metric key -> [[step, value], ...]",
+             "additionalProperties": {"type": "object", "additionalProperties": {
+                 "type": "array", "items": {"type": "array", "prefixItems": [INT, FLOAT],
+                                            "minItems": 2, "maxItems": 2}}}}}},
+        lambda series: {"series": {r: {k: [[st, encode_float(v)] for st, v in pts]
+                                       for k, pts in keys.items()} for r, keys in series.items()}},
+        lambda d: {r: {k: [(st, decode_float(v)) for st, v in pts] for k, pts in keys.items()}
+                   for r, keys in d["series"].items()},
+    ),
     "None": Codec(None, lambda _: None, lambda _: None),
     "Bytes": Codec({"type": "string", "format": "binary"}, _identity, _identity,
                    media_type="application/octet-stream"),
@@ -353,6 +365,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
       "History of one metric (downsampled with max_points)", "Metrics",
       query=(Field("max_points", INT), Field("start_step", INT),
              Field("end_step", INT)), tag="metrics"),
+    E("GET", "/metrics/series", "metric_series", R_RUNS,
+      "Downsampled histories of several runs and keys in one call (sparklines)", "Series",
+      query=(Field("run_id", STR, arg="run_ids", many=True, required=True),
+             Field("key", STR, arg="keys", many=True, required=True),
+             Field("max_points", INT, doc="points per history, 1 to 1000 (default 50)")),
+      tag="metrics"),
     # ---------------------------------------------------------------- artifacts and blobs
     E("GET", "/runs/{run_id}/artifacts", "list_artifacts", R_ARTIFACTS, "List artifacts",
       "Artifacts", query=(Field("prefix", STR),), tag="artifacts"),
