@@ -288,11 +288,10 @@ class Client(GovernanceClientMixin, DeployClientMixin, MonitorClientMixin, Pipel
             if prefix and artifact_path.endswith("/"):
                 name = f"{prefix}/{path.name}"
             return [self.log_bytes(run_id, path.read_bytes(), name)]
-        base = prefix or path.name
-        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-        # Check every name before storing anything, so a bad file name logs nothing.
-        names = [validate_name(f"{base}/{file.relative_to(path).as_posix()}") for file in files]
-        return [self.log_bytes(run_id, file.read_bytes(), name) for file, name in zip(files, names)]
+        from .tracking.artifacts import folder_files
+
+        files = folder_files(path, prefix or path.name)  # every name checked before any upload
+        return [self.log_bytes(run_id, file.read_bytes(), name) for file, name in files]
 
     def log_text(self, run_id: str, text: str, name: str) -> Artifact:
         if not isinstance(text, str):
@@ -342,9 +341,14 @@ class Client(GovernanceClientMixin, DeployClientMixin, MonitorClientMixin, Pipel
         return self._call("read_artifact", run_id=self.resolve_run_id(run_id), name=name)
 
     def download_artifacts(self, run_id: str, dest: str | os.PathLike, prefix: str = "") -> Path:
+        from .store.artifacts import validate_name
+
         dest = Path(dest)
         for art in self.list_artifacts(run_id, prefix):
-            target = dest / art.path
+            # Names come from a server: never let one write outside ``dest``.
+            target = dest / validate_name(art.path)
+            if dest.resolve() not in target.resolve().parents:
+                raise InvalidInput(f"artifact {art.path!r} would be written outside {dest} (a symbolic link?)")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self.read_artifact(run_id, art.path))
         return dest

@@ -12,6 +12,7 @@ Targets:
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -127,10 +128,31 @@ def default_output(notebook: Path) -> Path:
     return notebook.parent / f"{package_name(notebook.stem)}_pipeline"
 
 
+def _check_path(value, what: str) -> None:
+    """A path the caller typed: text without NUL (the OS would cut it there)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidInput(f"{what} must be a path, not {type(value).__name__}")
+    if "\x00" in os.fspath(value):
+        raise InvalidInput(f"{what} {os.fspath(value)!r} contains a NUL character")
+
+
+def _no_links(out: Path) -> None:
+    """Refuse to write through symbolic links: the export folder, or a file the export
+    rewrites inside it, could otherwise point anywhere (a shared folder, ~/.bashrc)."""
+    if out.is_symlink():
+        raise InvalidInput(f"export folder {out} is a symbolic link to {out.resolve()}; give the real folder")
+    if out.is_dir():
+        links = sorted(p.name for p in out.iterdir() if p.is_symlink())
+        if links:
+            raise InvalidInput(f"export folder {out} holds symbolic links ({', '.join(links[:3])}); "
+                               "the export rewrites its files, so remove them first")
+
+
 def _check_output(out: Path) -> dict | None:
     """The previous export in ``out`` (None if empty); refuses a folder that is not one."""
     import json
 
+    _no_links(out)
     if not out.exists():
         return None
     if not out.is_dir():
@@ -220,6 +242,9 @@ def export_notebook(notebook: str | Path | None = None, *, target: str = "python
         raise InvalidInput("parameters apply to a run: give --check or --target local with them")
     if notebook is None and content is None:
         raise InvalidInput("which notebook? give its path")
+    for value, what in ((notebook, "notebook"), (output, "output")):
+        if value is not None:
+            _check_path(value, what)
     if content is not None:
         from .notebook import as_notebook
 
@@ -234,7 +259,12 @@ def export_notebook(notebook: str | Path | None = None, *, target: str = "python
         if nb_path.suffix != ".ipynb":
             raise InvalidInput(f"{notebook} is not a notebook (.ipynb)")
         nb = read_notebook(nb_path)
-    out = Path(output).expanduser().resolve() if output else default_output(nb_path)
+    if output:
+        given = Path(output).expanduser()
+        _no_links(given)  # before resolve() follows the link
+        out = given.resolve()
+    else:
+        out = default_output(nb_path)
     previous = _check_output(out)
     plan = plan_notebook(nb, nb_path, previous=previous)
     pipeline = analyse_pipeline(plan)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+import os
+from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -18,6 +20,32 @@ from .runs import require_running
 
 def guess_media_type(name: str) -> str:
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def folder_files(folder: Path, base: str) -> list[tuple[Path, str]]:
+    """``(file, artifact name)`` for every file under ``folder``, named ``base/relative``.
+
+    Every name is checked before anything is read, so one bad name logs nothing. A
+    symbolic link that leads outside the folder is refused: logging a results folder
+    must never upload ``~/.ssh`` because someone left a link in it. Links that stay
+    inside are skipped (what they point to is logged under its own name)."""
+    root = folder.resolve()
+    out: list[tuple[Path, str]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        here = Path(dirpath)
+        for name in sorted(dirnames + filenames):
+            path = here / name
+            if path.is_symlink():
+                target = path.resolve()
+                if target != root and root not in target.parents:
+                    rel = path.relative_to(folder).as_posix()
+                    raise InvalidInput(f"{rel!r} in {folder} is a symbolic link to {target}, outside "
+                                       "the folder; copy the file in or remove the link")
+                continue
+            if path.is_file():
+                out.append((path, validate_name(f"{base}/{path.relative_to(folder).as_posix()}")))
+        dirnames[:] = [d for d in dirnames if not (here / d).is_symlink()]
+    return sorted(out, key=lambda pair: pair[1])
 
 
 def record_artifact(store: Store, run_id: str, name: str, digest: str, size: int,
