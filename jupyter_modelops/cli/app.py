@@ -493,7 +493,7 @@ class InventoryApp(BaseModelOpsApp):
                 text = "No registered models yet.\n"
             else:
                 rows = [[e.name, e.kind, e.owner, e.risk_tier, e.version, e.state,
-                         "yes" if e.requires_trust else "", e.approved_by or "", when(e.approved_at),
+                         _trust_mark(e), e.approved_by or "", when(e.approved_at),
                          ", ".join(e.evidence), len(e.endpoints), e.purpose] for e in entries]
                 text = render(["model", "kind", "owner", "risk", "version", "state", "needs trust",
                                "approved by", "approved", "evidence", "endpoints", "purpose"], rows) + "\n"
@@ -503,6 +503,14 @@ class InventoryApp(BaseModelOpsApp):
             print(f"wrote {len(entries)} models to {self.output}", file=sys.stderr)
         else:
             sys.stdout.write(text)
+
+
+def _trust_mark(entry) -> str:
+    """Why a version needs trust to load: its package is a pickle (runs code when
+    loaded) or holds types skops does not trust."""
+    if not entry.requires_trust:
+        return ""
+    return {"pyfunc": "yes (pickle)", "sklearn": "yes (custom types)"}.get(entry.flavor, "yes")
 
 
 class PolicyApp(BaseModelOpsApp):

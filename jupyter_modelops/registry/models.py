@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, ModelOpsError, NotFound
 from ..ids import new_id, normalize_id, now_ms
 from ..store import schema as s
 from ..store.artifacts import check_digest
@@ -199,6 +199,32 @@ def update_model(store: Store, name: str, *, description: str | None = None,
 # --------------------------------------------------------------------------- versions
 
 
+def _loads_safely(store: Store, flavor: str, digest: str) -> bool:
+    """Whether the package loads without running its code, decided here from the stored
+    manifest by the flavor's own rule: a caller may mark a version as needing trust, never
+    a pickle-based one as safe, so the inventory's mark cannot be talked away."""
+    import json
+
+    from .flavors import FLAVORS, get_flavor
+    from .package import MAX_MANIFEST
+
+    if flavor not in FLAVORS:
+        return False
+    data = b""
+    try:
+        for chunk in store.artifacts.iter_chunks(digest):
+            data += chunk
+            if len(data) > MAX_MANIFEST:
+                return False
+        manifest = json.loads(data)
+    except (ValueError, UnicodeDecodeError, ModelOpsError):
+        return False
+    info = manifest.get("flavor_info") if isinstance(manifest, dict) else None
+    if not isinstance(info, dict) or manifest.get("flavor") != flavor:
+        return False
+    return not get_flavor(flavor).requires_trust(info)
+
+
 def create_version(store: Store, name: str, *, flavor: str, manifest_digest: str,
                    run_id: str | None = None, signature: dict | None = None,
                    lineage: dict | None = None, description: str = "", tags: dict | None = None,
@@ -222,6 +248,7 @@ def create_version(store: Store, name: str, *, flavor: str, manifest_digest: str
     version_id = normalize_id(id, "version id") if id else new_id()
     if not store.artifacts.exists(manifest_digest):
         raise NotFound(f"manifest blob {manifest_digest[:12]}… is not in the artifact store; upload it first")
+    trusted = bool(trusted) and _loads_safely(store, flavor, manifest_digest)
     actor = user or store.user
 
     for attempt in range(RETRIES):

@@ -48,7 +48,11 @@ def save(obj, folder: Path, **opts) -> dict:
 
 
 def requires_trust(info: dict) -> bool:
-    return bool(info.get("untrusted_types"))
+    """True when the file holds types beyond skops' and our default-trusted ones."""
+    types = info.get("untrusted_types") or []
+    if not isinstance(types, list):
+        return True
+    return any(not isinstance(t, str) or t not in DEFAULT_TRUSTED for t in types)
 
 
 def default_signature(obj, info: dict) -> dict | None:
