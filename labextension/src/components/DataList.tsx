@@ -20,6 +20,8 @@ export interface IColumn<T> {
   numeric?: boolean;
   /** Hidden when the sidebar is narrow (the row's details should show it too). */
   optional?: boolean;
+  /** Preferred CSS width of the column. */
+  width?: string;
   className?: string;
 }
 
@@ -147,6 +149,7 @@ export function DataList<T>(props: IDataListProps<T>): JSX.Element {
                 key={column.id}
                 scope="col"
                 aria-sort={ariaSort}
+                style={column.width ? { width: column.width } : undefined}
                 className={
                   [column.numeric ? 'jp-mod-numeric' : '', column.optional ? 'jp-mod-optional' : '']
                     .join(' ')

@@ -3,7 +3,9 @@
  * separation of duties); these only decide what is enabled and what the tooltip says,
  * with the same role sets as the service ops' WRITE_ROLES.
  */
-import { IWhoami } from '../context';
+import { IPanelContext, IWhoami } from '../context';
+import { usePoll } from '../poll';
+import { noBuster } from './client';
 
 export const APPROVERS = ['approver', 'admin'];
 export const REJECTERS = ['approver', 'validator', 'admin'];
@@ -38,4 +40,18 @@ export function roleRefusal(
   }
   const user = currentUser(whoami) ?? 'you';
   return `${user} may not ${action}: it needs the role ${allowed.join(' or ')}`;
+}
+
+/**
+ * The identity on `ctx.shared`: the panel's when it has one, else asked here (so the
+ * buttons do not wait on the panel, and a failed first try is retried).
+ */
+export function useWhoami(ctx: IPanelContext): IWhoami | undefined {
+  const known = ctx.whoami;
+  const polled = usePoll<IWhoami | undefined>(
+    async () => (known ? known : noBuster(ctx.shared).get<IWhoami>('/whoami')),
+    [ctx.shared, known],
+    60000
+  );
+  return known ?? polled.data;
 }

@@ -48,6 +48,7 @@ export function ModelsView(props: IViewProps): JSX.Element {
       id: 'latest',
       label: 'Latest',
       numeric: true,
+      width: '3.5em',
       sortKey: m => m.latest_version ?? undefined,
       render: m => (m.latest_version ? `v${m.latest_version}` : '')
     },
@@ -60,6 +61,7 @@ export function ModelsView(props: IViewProps): JSX.Element {
       id: 'owner',
       label: 'Owner',
       optional: true,
+      width: '18%',
       sortKey: m => m.owner,
       render: m => m.owner
     },
@@ -67,6 +69,7 @@ export function ModelsView(props: IViewProps): JSX.Element {
       id: 'updated',
       label: 'Updated',
       optional: true,
+      width: '6em',
       sortKey: m => m.updated_at,
       render: m => (
         <span title={absoluteTime(m.updated_at)}>{relativeTime(m.updated_at)}</span>
