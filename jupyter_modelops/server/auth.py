@@ -21,6 +21,8 @@ and identity apply and the store acts as its owner with every role.
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 
 from jupyter_server.auth.authorizer import Authorizer
@@ -28,6 +30,38 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from traitlets import Bool, default
 
 from . import api
+
+
+_SECRET_PARAM = re.compile(r"([?&;](?:token|access_token|_xsrf)=)[^&;\s'\"]*", re.IGNORECASE)
+_API_TOKEN = re.compile(r"\b(mo_[0-9a-f]{16}_)[A-Za-z0-9_-]{43}")
+
+
+def scrub(text: str) -> str:
+    """``text`` with token query values and API token secrets replaced by ``[secret]``."""
+    return _API_TOKEN.sub(r"\1[secret]", _SECRET_PARAM.sub(r"\1[secret]", text))
+
+
+class ScrubSecrets(logging.Filter):
+    """Removes tokens from log records. jupyter_server scrubs its access log, but a
+    refused request is also logged by tornado with the raw URL, ``?token=`` included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's business
+            return True
+        clean = scrub(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_log_scrubber(logger: logging.Logger) -> None:
+    """Scrub every record that reaches ``logger``'s handlers (and the root's), whichever
+    logger it was emitted on: filters on handlers see propagated records too."""
+    for handler in list(logger.handlers) + list(logging.getLogger().handlers):
+        if not any(isinstance(f, ScrubSecrets) for f in handler.filters):
+            handler.addFilter(ScrubSecrets())
 
 
 @dataclass
@@ -75,6 +109,7 @@ class RegistryIdentityProvider(IdentityProvider):
         return False
 
     def validate_security(self, app, ssl_options=None) -> None:
+        install_log_scrubber(app.log)
         if app.ip not in ("127.0.0.1", "localhost", "::1") and ssl_options is None:
             app.log.warning(
                 "The ModelOps registry listens on %s without TLS: API tokens travel in clear "

@@ -178,6 +178,12 @@ class ModelOpsHandler(ExtensionHandlerMixin, APIHandler):
             return store
         return store.as_actor(self.current_user.username, roles)
 
+    def _request_summary(self) -> str:
+        # tornado logs refused requests with the raw URL: never a ``?token=`` with it
+        from .auth import scrub
+
+        return scrub(super()._request_summary())
+
     def log_exception(self, typ, value, tb) -> None:
         if isinstance(value, ModelOpsError):  # expected outcomes: one line, no traceback
             log = self.log.info if value.http_status < 500 else self.log.error
