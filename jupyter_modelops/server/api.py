@@ -44,6 +44,12 @@ RESOURCES = tuple(dict.fromkeys((R_RUNS, R_ARTIFACTS, R_MODELS, R_APPROVALS, R_A
 # Query parameters Jupyter itself may add to any request; never "unknown".
 JUPYTER_QUERY_PARAMS = frozenset({"token", "_xsrf", "no_track_activity"})
 
+
+def is_cache_buster(key: str, values: list[bytes]) -> bool:
+    """JupyterLab's ``ServerConnection`` appends ``?<milliseconds>`` (no value) to GET
+    requests so browsers never answer from cache; it is not a parameter of ours."""
+    return key.isdigit() and all(not v for v in values)
+
 # --------------------------------------------------------------------------- schemas
 
 STR = {"type": "string"}

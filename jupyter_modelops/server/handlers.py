@@ -215,7 +215,8 @@ class ModelOpsHandler(ExtensionHandlerMixin, APIHandler):
     # ------------------------------------------------------------------ parsing
     def _query(self, ep: api.Endpoint) -> dict:
         known = {f.name: f for f in ep.query}
-        unknown = sorted(set(self.request.query_arguments) - set(known) - api.JUPYTER_QUERY_PARAMS)
+        unknown = sorted(k for k in set(self.request.query_arguments) - set(known) - api.JUPYTER_QUERY_PARAMS
+                         if not api.is_cache_buster(k, self.request.query_arguments[k]))
         if unknown:
             allowed = ", ".join(known) or "none"
             raise InvalidInput(f"unknown query parameter {', '.join(map(repr, unknown))} "

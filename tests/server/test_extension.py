@@ -104,3 +104,12 @@ async def test_an_unlinked_server_has_no_registry_view(jp_fetch):
         await jp_fetch("modelops", "registry", "api", "v1", "whoami")
     assert info.value.code == 404
     assert "not linked" in json.loads(info.value.response.body)["error"]["message"]
+
+
+async def test_jupyterlab_cache_buster_is_not_an_unknown_parameter(jp_fetch):
+    # JupyterLab's ServerConnection turns GET /runs into GET /runs?1795457176720
+    resp = await jp_fetch("modelops", "api", "v1", "runs", params={"1795457176720": ""})
+    assert resp.code == 200
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("modelops", "api", "v1", "runs", params={"1795457176720": "x"})
+    assert info.value.code == 400
