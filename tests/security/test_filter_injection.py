@@ -221,7 +221,7 @@ def _python_view(store) -> list[dict]:
     return out
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=150, deadline=None, suppress_health_check=FIXTURE_OK)
 @given(case=filters)
 def test_search_agrees_with_a_python_evaluation_of_the_filter(hostile_store, case):
     text, holds = case

@@ -159,7 +159,7 @@ frames = st.lists(st.fixed_dictionaries({}, optional={
 }), min_size=1, max_size=5)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(source=tables(), rows=frames)
 def test_generated_tables_and_inputs_give_results_or_invalid_input(source, rows):
     try:
