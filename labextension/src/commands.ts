@@ -21,6 +21,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { ModelOpsAPI } from './api';
 import { editCellTags } from './celltags/CellTagsDialog';
 import { notebookSteps } from './celltags/grammar';
+import { showStepLabels } from './celltags/stepLabels';
 import { IPanelContext } from './context';
 import { showExportDialog } from './export/ExportDialog';
 import { oneLine } from './export/dialog';
@@ -267,6 +268,7 @@ export function registerCommands(
       }
     };
     tracker.forEach(addButtons);
+    showStepLabels(tracker);
     tracker.widgetAdded.connect((_, nb) => addButtons(nb));
     // Enabled states follow the current notebook.
     tracker.currentChanged.connect(() => commands.notifyCommandChanged());
