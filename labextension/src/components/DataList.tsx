@@ -46,6 +46,9 @@ export interface IDataListProps<T> {
   rowLabel?: (row: T) => string;
   /** Rows expanded at first (e.g. the one a command asked for). */
   initiallyExpanded?: string[];
+  /** Let several rows be expanded at once; by default opening one closes the other
+   * (one detail, one set of action buttons on screen). */
+  multiExpand?: boolean;
   initialSort?: ISort;
   /** Shown instead of the table when there are no rows. */
   empty: React.ReactNode;
@@ -101,8 +104,8 @@ export function DataList<T>(props: IDataListProps<T>): JSX.Element {
 
   const toggle = (key: string) =>
     setExpanded(prev => {
-      const next = new Set(prev);
-      if (next.has(key)) {
+      const next = new Set(props.multiExpand ? prev : []);
+      if (prev.has(key)) {
         next.delete(key);
       } else {
         next.add(key);

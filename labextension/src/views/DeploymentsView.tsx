@@ -324,7 +324,7 @@ export function DeploymentsView(props: IViewProps): JSX.Element {
             empty={
               all
                 ? 'No deployments yet.'
-                : 'Nothing deployed — deploy an approved version with mo.deploy(name, alias="champion").'
+                : 'No deployments running — deploy an approved version with mo.deploy(name, alias="champion").'
             }
             renderDetail={r => {
               const why = rollbackWhy(r);

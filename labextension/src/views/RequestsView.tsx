@@ -40,7 +40,7 @@ const FILTERS: Array<{ value: string; label: string }> = [
 ];
 
 export const SELF_REVIEW_REASON =
-  'You requested this deployment; another person must approve it';
+  'You requested this deployment; another person must approve it (separation of duties)';
 
 function filterArgs(filter: string): Record<string, unknown> {
   return filter === 'all' ? { all: true } : { status: filter };
@@ -51,11 +51,18 @@ export function RequestsView(props: IViewProps): JSX.Element {
   const ctx = { ...props.ctx, whoami };
   const [filter, setFilter] = useState(props.params?.requestId ? 'all' : 'PENDING');
   const [notice, setNotice] = useState<string>();
+  // Requests decided here stay listed (with their new status) until the filter changes,
+  // even when they no longer match it: the reviewer sees what their click did.
+  const [acted, setActed] = useState<Map<string, IDeploymentRequest>>(new Map());
   const polled = usePoll<IDeploymentRequest[]>(
     () => callOp<IDeploymentRequest[]>(ctx.shared, 'list_requests', filterArgs(filter)),
     [ctx.shared, filter]
   );
-  const requests = polled.data ?? [];
+  const listed = polled.data ?? [];
+  const requests = [
+    ...Array.from(acted.values()).filter(a => !listed.some(r => r.id === a.id)),
+    ...listed
+  ];
   const filterId = 'jp-ModelOps-requests-filter';
 
   const columns: IColumn<IDeploymentRequest>[] = [
@@ -85,9 +92,7 @@ export function RequestsView(props: IViewProps): JSX.Element {
       width: '5.5em',
       sortKey: r => r.status,
       render: r => (
-        <span data-testid="modelops-request-state" data-state={r.status}>
-          <Badge label={r.status} title={`request ${r.status.toLowerCase()}; version is ${r.state}`} />
-        </span>
+        <Badge label={r.status} title={`request ${r.status.toLowerCase()}; version is ${r.state}`} />
       )
     },
     {
@@ -115,8 +120,11 @@ export function RequestsView(props: IViewProps): JSX.Element {
     }
   ];
 
-  const done = (message: string) => {
+  const done = (message: string, after?: IDeploymentRequest) => {
     setNotice(message);
+    if (after?.id) {
+      setActed(prev => new Map(prev).set(after.id, after));
+    }
     polled.refresh();
   };
 
@@ -127,7 +135,10 @@ export function RequestsView(props: IViewProps): JSX.Element {
         <select
           id={filterId}
           value={filter}
-          onChange={event => setFilter(event.currentTarget.value)}
+          onChange={event => {
+            setActed(new Map());
+            setFilter(event.currentTarget.value);
+          }}
         >
           {FILTERS.map(f => (
             <option key={f.value} value={f.value}>
@@ -207,7 +218,7 @@ function Checklist(props: { items: IEvidenceItem[] }): JSX.Element {
 function RequestDetail(props: {
   ctx: IPanelContext;
   summary: IDeploymentRequest;
-  onDone: (message: string) => void;
+  onDone: (message: string, after?: IDeploymentRequest) => void;
 }): JSX.Element {
   const { ctx, summary } = props;
   const polled = usePoll<IDeploymentRequest>(
@@ -215,12 +226,28 @@ function RequestDetail(props: {
     [ctx.shared, summary.id, summary.updated_at],
     10000
   );
-  const req = polled.data ?? summary;
+  // The row may be newer than the last answer (just decided here): show its status,
+  // keeping the answer's checklist, evidence and reviews (list rows carry none).
+  const detail = polled.data;
+  const req: IDeploymentRequest =
+    detail && detail.updated_at >= summary.updated_at
+      ? detail
+      : {
+          ...summary,
+          checklist: detail?.checklist ?? summary.checklist,
+          evidence: detail?.evidence ?? summary.evidence,
+          reviews: detail?.reviews ?? summary.reviews
+        };
   const required = (req.checklist ?? []).filter(i => i.required);
   const missing = required.filter(i => !i.ok);
   return (
     <div className="jp-ModelOps-detail">
       <ErrorNotice error={polled.error} />
+      <div>
+        <span data-testid="modelops-request-state" data-state={req.status}>
+          <Badge label={req.status} title={`this request is ${req.status.toLowerCase()}`} />
+        </span>
+      </div>
       <div className="jp-ModelOps-muted">
         Request {shortId(req.id)} by {req.requested_by},{' '}
         <span title={absoluteTime(req.created_at)}>{relativeTime(req.created_at)}</span>;
@@ -295,9 +322,9 @@ function RequestDetail(props: {
         <RequestActions
           ctx={ctx}
           request={req}
-          onDone={message => {
+          onDone={(message, after) => {
             polled.refresh();
-            props.onDone(message);
+            props.onDone(message, after);
           }}
         />
       )}
@@ -308,7 +335,7 @@ function RequestDetail(props: {
 function RequestActions(props: {
   ctx: IPanelContext;
   request: IDeploymentRequest;
-  onDone: (message: string) => void;
+  onDone: (message: string, after?: IDeploymentRequest) => void;
 }): JSX.Element {
   const { ctx, request } = props;
   const [comment, setComment] = useState('');
@@ -342,7 +369,8 @@ function RequestActions(props: {
         `Request ${shortId(request.id)} (${request.model_name} v${request.version}) ${verb}` +
           (after?.status && after.status.toLowerCase() !== verb
             ? ` — now ${after.status.toLowerCase()}`
-            : '')
+            : ''),
+        after
       );
     } catch (err) {
       setError(err);
