@@ -17,7 +17,7 @@ export const PAGE_SIZE = 100;
 /** Largest page asked for when the user jumps far down the list. */
 const MAX_CHUNK = 1000;
 /** Largest head re-read on a poll. */
-const MAX_HEAD = 500;
+const MAX_HEAD = 200;
 /** After a failed page load, wait this long before trying again on scroll. */
 const RETRY_MS = 5000;
 

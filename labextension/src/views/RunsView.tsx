@@ -73,7 +73,9 @@ export function RunsView(props: IViewProps): JSX.Element {
   const notebookPath = ctx.notebookPath;
   const wantedRun = props.params?.runId;
 
-  const [scope, setScope] = useState<Scope>(notebookPath ? 'notebook' : 'all');
+  // Until the user picks, the scope follows whether a notebook is open.
+  const [scopeChoice, setScope] = useState<Scope | null>(null);
+  const scope: Scope = scopeChoice ?? (notebookPath ? 'notebook' : 'all');
   const [experimentId, setExperimentId] = useState('');
   const [filterText, setFilterText] = useState('');
   const [appliedFilter, setAppliedFilter] = useState('');
@@ -369,7 +371,7 @@ export function RunsView(props: IViewProps): JSX.Element {
   const columns: IColumn[] = [
     { id: 'select', label: 'Select', width: 30, className: 'jp-ModelOps-runs-select' },
     { id: 'cell', label: 'Cell', width: 34, className: 'jp-ModelOps-runs-cell' },
-    { id: 'name', label: 'Run', sort: 'name', width: 170 },
+    { id: 'name', label: 'Run', sort: 'name', width: 200 },
     { id: 'status', label: 'Status', sort: 'status', width: 84 },
     { id: 'duration', label: 'Duration', sort: 'duration', firstDescending: true, width: 74 },
     { id: 'started', label: 'Started', sort: 'start_time', firstDescending: true, width: 86 },
@@ -378,7 +380,7 @@ export function RunsView(props: IViewProps): JSX.Element {
       label: key,
       sort: metricField(key),
       firstDescending: true,
-      width: 118,
+      width: 132,
       className: 'jp-ModelOps-runs-metric'
     }))
   ];
@@ -508,18 +510,19 @@ export function RunsView(props: IViewProps): JSX.Element {
           </button>
         </td>
         <td className="jp-ModelOps-runs-name" title={`${run.name}\n${run.id}\n${run.source}`}>
-          <span className="jp-ModelOps-runs-label">{run.name || '(unnamed)'}</span>
-          <span className="jp-ModelOps-id">{shortId(run.id)}</span>
           {outOfOrder ? (
             <span
               className="jp-ModelOps-badge jp-mod-warn"
+              data-testid="modelops-runs-out-of-order"
               title={OUT_OF_ORDER_TIP}
               aria-label={OUT_OF_ORDER_TIP}
               role="img"
             >
-              ⚠ out of order
+              ⚠
             </span>
           ) : null}
+          <span className="jp-ModelOps-runs-label">{run.name || '(unnamed)'}</span>
+          <span className="jp-ModelOps-id">{shortId(run.id)}</span>
         </td>
         <td>
           <span
