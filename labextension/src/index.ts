@@ -94,7 +94,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     // linked to one; otherwise in the local store.
     void (async () => {
       try {
-        const status = await local.op<{ linked: boolean }>('sync_status');
+        const status = await local.get<{ linked: boolean }>('/sync/status');
         if (status?.linked) {
           state.shared = local.on('registry');
         }
@@ -102,12 +102,33 @@ const plugin: JupyterFrontEndPlugin<void> = {
         // not linked, or the server extension is not enabled: stay local
       }
       try {
-        state.whoami = await state.shared.get<IWhoami>('/whoami');
+        const who = await state.shared.get<{
+          username: string;
+          roles: string[];
+          mode?: string;
+        }>('/whoami');
+        state.whoami = {
+          user: who.username,
+          roles: who.roles ?? [],
+          registry: state.shared.source === 'registry'
+        };
       } catch {
         state.whoami = undefined;
       }
       panel.update();
     })();
+
+    // Views link to a run (e.g. a model version's source run): show it in the Runs view.
+    app.commands.addCommand('modelops:open-run', {
+      label: 'ModelOps: Show Run',
+      execute: args => {
+        const runId = String(args.runId ?? '');
+        if (runId) {
+          panel.showView('runs', { runId });
+          shell.activateById(panel.id);
+        }
+      }
+    });
 
     registerCommands(app, panel, tracker, palette, getContext);
   }
