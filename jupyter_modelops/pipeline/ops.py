@@ -21,6 +21,18 @@ def _text(value, what: str, *, optional: bool = True):
     return value
 
 
+def _path(store, value, what: str, *, optional: bool = True):
+    """A path argument: relative paths start at the store's ``workdir`` (the Jupyter
+    server's root folder inside jupyter lab), as paths in the file browser do."""
+    value = _text(value, what, optional=optional)
+    workdir = getattr(store, "workdir", None)
+    if value is None or not workdir:
+        return value
+    import os
+
+    return os.path.join(workdir, os.path.expanduser(value))
+
+
 def _mapping(value, what: str):
     if value is None:
         return None
@@ -69,9 +81,9 @@ def export_notebook(store, notebook: str | None = None, target: str = "python", 
     ``ExportReport``."""
     from .export import export_notebook as _export
 
-    notebook = _text(notebook, "notebook")
+    notebook = _path(store, notebook, "notebook")
     target = _text(target, "target", optional=False)
-    output = _text(output, "output")
+    output = _path(store, output, "output")
     check = _flag(check, "check")
     params = _mapping(params, "params")
     content = _mapping(content, "content")
@@ -88,7 +100,7 @@ def run_pipeline(store, package: str, params: dict | None = None):
     """Run an exported pipeline package with the local runner; returns the ``PipelineRun``."""
     from .runner import run_pipeline as _run
 
-    package = _text(package, "package", optional=False)
+    package = _path(store, package, "package", optional=False)
     params = _mapping(params, "params")
     client = _client(store)
     try:
@@ -103,7 +115,7 @@ def plan_pipeline(store, notebook: str | None = None, content: dict | None = Non
     from .dataflow import analyse_pipeline
     from .notebook import plan_notebook, read_notebook
 
-    notebook = _text(notebook, "notebook")
+    notebook = _path(store, notebook, "notebook")
     content = _mapping(content, "content")
     if content is not None:
         from .notebook import as_notebook

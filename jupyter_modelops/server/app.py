@@ -113,6 +113,8 @@ class ModelOpsExtension(ExtensionApp):
                     self._store = Store.open(conf)
                     # The shared registry stores and governs; it never runs users' code.
                     self._store.runs_code = not self.registry
+                    if not self.registry:  # relative paths from the sidebar: the file browser's
+                        self._store.workdir = self.serverapp.root_dir
                     self.log.info("ModelOps store: %s, artifacts %s", self._store.db.url.split("@")[-1],
                                   self._store.artifacts.uri)
         return self._store

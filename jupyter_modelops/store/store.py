@@ -33,6 +33,9 @@ class Store:
         self.pid = os.getpid()
         # False on the shared registry: ops that execute notebooks or pipelines refuse there.
         self.runs_code = True
+        # Where relative notebook and pipeline paths given to ops start (None: the process's
+        # working folder). Inside jupyter lab: the server's root folder, as the file browser shows.
+        self.workdir: str | None = None
 
     def as_actor(self, user: str, roles) -> "Store":
         """The same store, acting as ``user`` with ``roles`` (shares engine and blobs)."""

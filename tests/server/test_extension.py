@@ -113,3 +113,19 @@ async def test_jupyterlab_cache_buster_is_not_an_unknown_parameter(jp_fetch):
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("modelops", "api", "v1", "runs", params={"1795457176720": "x"})
     assert info.value.code == 400
+
+
+async def test_relative_notebook_paths_start_at_the_servers_root(jp_fetch, jp_root_dir):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("total = sum(range(10))\nprint(total)")])
+    (jp_root_dir / "work").mkdir()
+    nbformat.write(nb, jp_root_dir / "work" / "sums.ipynb")
+    resp = await jp_fetch("modelops", "api", "v1", "ops", "export_notebook", method="POST",
+                          body=json.dumps({"notebook": "work/sums.ipynb", "target": "python",
+                                           "output": "work/sums_pipeline"}))
+    assert resp.code == 200
+    assert (jp_root_dir / "work" / "sums_pipeline").is_dir()
+    plan = json.loads((await jp_fetch("modelops", "api", "v1", "ops", "plan_pipeline", method="POST",
+                                      body=json.dumps({"notebook": "work/sums.ipynb"}))).body)
+    assert plan["result"]["steps"]
