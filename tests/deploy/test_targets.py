@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from _modelops_deploy_test_fixtures import wait_for
-from jupyter_modelops.deploy.client_api import DeployClientMixin as Deploy
 from jupyter_modelops.errors import InvalidInput, PolicyViolation
 
 
@@ -22,18 +21,18 @@ def test_unapproved_versions_are_refused(client, people, cancer_split, cancer_mo
     Xtr, Xte, ytr, yte = cancer_split
     alice.register_model(cancer_models[0], "cancer", input_example=Xtr.head(3))
     with pytest.raises(PolicyViolation, match="is REGISTERED: policy 'default' deploys only"):
-        Deploy.deploy(client, "cancer", 1, target="local")
+        client.deploy("cancer", 1, target="local")
     # approved, but for batch scoring only
     alice.set_model_info("cancer", purpose="tests", risk_tier="low")
     req = alice.request_deployment("cancer", 1, target="batch", validation_data=(Xte, yte))
     people("bob").approve_request(req.id)
     with pytest.raises(PolicyViolation, match="approved for batch, not for kserve"):
-        Deploy.deploy(client, "cancer", 1, target="kserve")
+        client.deploy("cancer", 1, target="kserve")
     with pytest.raises(InvalidInput, match="unknown deployment target 'moon'"):
-        Deploy.deploy(client, "cancer", 1, target="moon")
+        client.deploy("cancer", 1, target="moon")
     with pytest.raises(InvalidInput, match="does not know config 'prot'; did you mean 'port'"):
-        Deploy.deploy(client, "cancer", 1, target="local", config={"prot": 1})
-    assert list(Deploy.deployments(client, all=True)) == []
+        client.deploy("cancer", 1, target="local", config={"prot": 1})
+    assert list(client.deployments(all=True)) == []
     refusals = alice.audit_entries(action="deployment.create.refused")
     assert len(refusals) == 2 and refusals[0].details["rule"] == "deployable"
     assert refusals[1].details["rule"] == "target"
@@ -47,7 +46,7 @@ def test_kserve_manifest_validates_against_the_schema(client, people, approved, 
 
     approved(1, target="kserve")
     out = tmp_path / "isvc.yaml"
-    dep = Deploy.deploy(client, "cancer", 1, target="kserve", config={"namespace": "risk", "output": str(out)})
+    dep = client.deploy("cancer", 1, target="kserve", config={"namespace": "risk", "output": str(out)})
     assert dep.status == "GENERATED" and dep.endpoint == "kserve://risk/cancer"
     manifest = yaml.safe_load(out.read_text())
     assert manifest == dep.details["manifest"]
@@ -75,7 +74,7 @@ def test_kserve_manifest_validates_against_the_schema(client, people, approved, 
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema, cls=jsonschema.Draft202012Validator)
     # a KServe runtime instead of the image
-    dep2 = Deploy.deploy(client, "cancer", 1, target="kserve",
+    dep2 = client.deploy("cancer", 1, target="kserve",
                          config={"storage_uri": "s3://models/cancer/1", "model_format": "sklearn"})
     assert dep2.details["manifest"]["spec"]["predictor"]["model"]["protocolVersion"] == "v2"
 
