@@ -87,6 +87,7 @@ export function RunsView(props: IViewProps): JSX.Element {
   const [notice, setNotice] = useState('');
   const [experiments, setExperiments] = useState<IExperiment[]>();
   const [, setSparkVersion] = useState(0);
+  const scrollRef = useRef<HTMLDivElement | null>(null);
 
   const inNotebook = scope === 'notebook' && !!notebookPath;
   const query: IRunQuery = useMemo(
@@ -100,6 +101,13 @@ export function RunsView(props: IViewProps): JSX.Element {
   );
   const runs = useRuns(api, query);
   const rows = runs.rows;
+
+  // Another query shows another list: start at its top.
+  const queryKey = JSON.stringify(query);
+  useEffect(() => {
+    scrollRef.current?.scrollTo({ top: 0 });
+    setFocusIndex(0);
+  }, [queryKey]);
 
   // ------------------------------------------------------------------ filter input
   useEffect(() => {
@@ -194,7 +202,6 @@ export function RunsView(props: IViewProps): JSX.Element {
   }, [rangeVersion, rows, keysKey, runs.loaded, runs.ticks, api]);
 
   // ------------------------------------------------------------------ scroll stability across refreshes
-  const scrollRef = useRef<HTMLDivElement | null>(null);
   const anchor = useRef<{ id: string; index: number } | null>(null);
   useLayoutEffect(() => {
     const el = scrollRef.current;
@@ -293,6 +300,8 @@ export function RunsView(props: IViewProps): JSX.Element {
   );
   const rowCountRef = useRef(rowCount);
   rowCountRef.current = rowCount;
+  // The row that takes Tab focus; always an existing one, so the table stays reachable.
+  const tabIndexRow = Math.max(0, Math.min(focusIndex, rowCount - 1));
 
   const moveFocus = (index: number) => {
     const clamped = Math.max(0, Math.min(rowCountRef.current - 1, index));
@@ -432,7 +441,7 @@ export function RunsView(props: IViewProps): JSX.Element {
           className="jp-ModelOps-runs-pending"
           aria-rowindex={index + 2}
           data-row-index={index}
-          tabIndex={index === focusIndex ? 0 : -1}
+          tabIndex={index === tabIndexRow ? 0 : -1}
         >
           <td colSpan={columns.length}>Loading…</td>
         </tr>
@@ -459,7 +468,7 @@ export function RunsView(props: IViewProps): JSX.Element {
         data-row-index={index}
         aria-rowindex={index + 2}
         aria-current={wantedRun && run.id === wantedRun ? 'true' : undefined}
-        tabIndex={index === focusIndex ? 0 : -1}
+        tabIndex={index === tabIndexRow ? 0 : -1}
         onFocus={event => {
           if (event.target === event.currentTarget) {
             setFocusIndex(index);
@@ -484,7 +493,7 @@ export function RunsView(props: IViewProps): JSX.Element {
             checked={isSelected}
             onChange={() => toggle(run)}
             aria-label={`Select run ${label}`}
-            tabIndex={index === focusIndex ? 0 : -1}
+            tabIndex={index === tabIndexRow ? 0 : -1}
           />
         </td>
         <td className="jp-ModelOps-runs-cell">
@@ -503,7 +512,7 @@ export function RunsView(props: IViewProps): JSX.Element {
                 ? `Open the cell${count ? ` [${count}]` : ''} that produced this run`
                 : 'This run was not tracked from a notebook cell'
             }
-            tabIndex={index === focusIndex ? 0 : -1}
+            tabIndex={index === tabIndexRow ? 0 : -1}
             onClick={() => void openCell(run)}
           >
             <span aria-hidden="true">↗</span>
