@@ -8,6 +8,7 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { ModelOpsAPI } from './api';
@@ -22,13 +23,32 @@ export const modelopsIcon = new LabIcon({
   svgstr: ICON_SVG
 });
 
+/**
+ * A run's notebook as the file browser names it: kernels may record the absolute path,
+ * the contents API wants it relative to the server's root; null when outside the root.
+ */
+export function serverPath(path: string): string | null {
+  if (!path.startsWith('/')) {
+    return path;
+  }
+  const root = (PageConfig.getOption('serverRoot') || '').replace(/\/+$/, '');
+  if (root && path.startsWith(root + '/')) {
+    return path.slice(root.length + 1);
+  }
+  return null;
+}
+
 /** Scrolls the notebook at `path` to the cell with `cellId` and selects it. */
 async function revealCell(
   app: JupyterFrontEnd,
   tracker: INotebookTracker | null,
-  path: string,
+  recorded: string,
   cellId: string
 ): Promise<boolean> {
+  const path = serverPath(recorded);
+  if (path === null) {
+    return false;
+  }
   let panel: NotebookPanel | null = null;
   tracker?.forEach(candidate => {
     if (candidate.context.path === path) {

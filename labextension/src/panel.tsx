@@ -7,6 +7,7 @@ import * as React from 'react';
 import { useState } from 'react';
 
 import { IPanelContext, IViewProps } from './context';
+import { PanelVisible } from './poll';
 import { DeploymentsView } from './views/DeploymentsView';
 import { InventoryView } from './views/InventoryView';
 import { ModelsView } from './views/ModelsView';
@@ -111,8 +112,17 @@ export class ModelOpsPanel extends ReactWidget {
     this.update();
   }
 
+  protected onAfterShow(): void {
+    this.update();
+  }
+
+  protected onAfterHide(): void {
+    this.update();
+  }
+
   protected render(): JSX.Element {
     return (
+      <PanelVisible.Provider value={this.isVisible}>
       <Tabs
         key={this._key}
         ctx={this.getContext()}
@@ -120,6 +130,7 @@ export class ModelOpsPanel extends ReactWidget {
         params={this._params}
         onChange={id => (this._view = id)}
       />
+      </PanelVisible.Provider>
     );
   }
 

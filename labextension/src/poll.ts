@@ -4,7 +4,10 @@
  * refresh on demand (after an action, or when the view is shown again).
  */
 import { Poll } from '@lumino/polling';
-import { useEffect, useRef, useState } from 'react';
+import { createContext, useContext, useEffect, useRef, useState } from 'react';
+
+/** False while the sidebar is collapsed: every poll beneath it stands by until shown. */
+export const PanelVisible = createContext(true);
 
 export const POLL_INTERVAL = 5000;
 export const POLL_MAX = 60000;
@@ -29,6 +32,9 @@ export function usePoll<T>(
   const [error, setError] = useState<Error>();
   const [loading, setLoading] = useState(true);
   const pollRef = useRef<Poll>();
+  const visible = useContext(PanelVisible);
+  const visibleRef = useRef(visible);
+  visibleRef.current = visible;
 
   useEffect(() => {
     let alive = true;
@@ -52,7 +58,8 @@ export function usePoll<T>(
         }
       },
       frequency: { interval, backoff: true, max: POLL_MAX },
-      standby: 'when-hidden',
+      // stand by while the browser tab is hidden or the sidebar is collapsed
+      standby: () => document.hidden || !visibleRef.current,
       name: 'jupyter-modelops'
     });
     pollRef.current = poll;
@@ -62,6 +69,13 @@ export function usePoll<T>(
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
+
+  // shown again after standing by: fresh data at once, not at the next tick
+  useEffect(() => {
+    if (visible) {
+      void pollRef.current?.refresh();
+    }
+  }, [visible]);
 
   return {
     data,

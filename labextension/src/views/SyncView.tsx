@@ -180,7 +180,7 @@ export function SyncView(props: IViewProps): JSX.Element {
                   </pre>
                   <p>
                     or set <code>JUPYTER_MODELOPS_REGISTRY_URL</code> and{' '}
-                    <code>JUPYTER_MODELOPS_REGISTRY_TOKEN</code> in the environment. Changes made before linking are pushed on the first sync.
+                    <code>JUPYTER_MODELOPS_REGISTRY_TOKEN</code> in the environment. Changes made after linking are pushed; earlier ones stay local.
                   </p>
                 </div>
               )}
