@@ -10,6 +10,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { decodeValue } from './wire';
+
 export type Source = 'local' | 'registry';
 
 const PREFIX: Record<Source, string> = {
@@ -107,8 +109,12 @@ export class ModelOpsAPI {
     return this.request<T>('GET', path, { query });
   }
 
-  /** A capability operation (`POST /ops/<op>` with keyword arguments). */
-  op<T = any>(name: string, kwargs: Record<string, unknown> = {}): Promise<T> {
-    return this.request<T>('POST', `/ops/${name}`, { body: kwargs });
+  /** A capability operation (`POST /ops/<op>` with keyword arguments): its result as
+   * plain JSON. */
+  async op<T = any>(name: string, kwargs: Record<string, unknown> = {}): Promise<T> {
+    const answer = await this.request<{ result: unknown }>('POST', `/ops/${name}`, {
+      body: kwargs
+    });
+    return decodeValue(answer?.result) as T;
   }
 }

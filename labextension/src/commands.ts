@@ -18,7 +18,6 @@ import {
 } from '@jupyterlab/ui-components';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { ModelOpsAPI } from './api';
 import { editCellTags } from './celltags/CellTagsDialog';
 import { notebookSteps } from './celltags/grammar';
 import { showStepLabels } from './celltags/stepLabels';
@@ -85,7 +84,7 @@ export function registerCommands(
       }
       await nb.context.ready;
       await showExportDialog(
-        localAPI(getContext()),
+        getContext().local,
         {
           path: nb.context.path,
           serverRoot: PageConfig.getOption('serverRoot'),
@@ -169,7 +168,7 @@ export function registerCommands(
         return;
       }
       try {
-        const answer = await localAPI(getContext()).get<{ runs: { id: string; source?: string }[] }>(
+        const answer = await getContext().local.get<{ runs: { id: string; source?: string }[] }>(
           '/runs',
           {
             filter: `tags.mo.cell_id = '${cellId}'`,
@@ -273,19 +272,6 @@ export function registerCommands(
     // Enabled states follow the current notebook.
     tracker.currentChanged.connect(() => commands.notifyCommandChanged());
   }
-}
-
-/**
- * The local API without JupyterLab's `no-store` cache buster: that appends a bare
- * timestamp to the query, which the ModelOps routes refuse as an unknown parameter.
- * `no-cache` still revalidates every answer.
- */
-function localAPI(ctx: IPanelContext): ModelOpsAPI {
-  const settings = ctx.local.settings;
-  return new ModelOpsAPI('local', {
-    ...settings,
-    init: { ...settings.init, cache: 'no-cache' }
-  });
 }
 
 function tagsOf(cell: Cell): string[] {

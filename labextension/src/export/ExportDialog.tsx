@@ -11,7 +11,6 @@ import { ModelOpsAPI } from '../api';
 import { ActionDialog, oneLine, setButtonBusy } from './dialog';
 import { ExportReportView } from './ReportView';
 import { IExportReport, IPipelinePlan, IPipelineRun, TARGETS } from './types';
-import { opResult } from './wire';
 
 /** The notebook being exported, as the dialog needs it. */
 export interface IExportNotebook {
@@ -106,8 +105,8 @@ function ExportForm(props: {
   // A preview of the steps before anything is written: mistakes show up before exporting.
   React.useEffect(() => {
     api
-      .op('plan_pipeline', { notebook: serverPath(nb, nb.path), content: nb.content() })
-      .then(answer => mounted.current && setPlan(opResult<IPipelinePlan>(answer)))
+      .op<IPipelinePlan>('plan_pipeline', { notebook: serverPath(nb, nb.path), content: nb.content() })
+      .then(plan => mounted.current && setPlan(plan))
       .catch(err => mounted.current && setPlanError(oneLine(err)));
   }, []);
 
@@ -138,9 +137,9 @@ function ExportForm(props: {
       } else {
         kwargs.content = nb.content();
       }
-      const answer = await api.op('export_notebook', kwargs);
+      const answer = await api.op<IExportReport>('export_notebook', kwargs);
       if (mounted.current) {
-        setReport(opResult<IExportReport>(answer));
+        setReport(answer);
       }
     } catch (err) {
       if (mounted.current) {
@@ -162,9 +161,9 @@ function ExportForm(props: {
     setRunBusy(true);
     setRunError('');
     try {
-      const answer = await api.op('run_pipeline', { package: report.output });
+      const answer = await api.op<IPipelineRun>('run_pipeline', { package: report.output });
       if (mounted.current) {
-        setRun(opResult<IPipelineRun>(answer));
+        setRun(answer);
       }
     } catch (err) {
       if (mounted.current) {

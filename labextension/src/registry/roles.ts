@@ -5,7 +5,6 @@
  */
 import { IPanelContext, IWhoami } from '../context';
 import { usePoll } from '../poll';
-import { noBuster } from './client';
 
 export const APPROVERS = ['approver', 'admin'];
 export const REJECTERS = ['approver', 'validator', 'admin'];
@@ -49,7 +48,7 @@ export function roleRefusal(
 export function useWhoami(ctx: IPanelContext): IWhoami | undefined {
   const known = ctx.whoami;
   const polled = usePoll<IWhoami | undefined>(
-    async () => (known ? known : noBuster(ctx.shared).get<IWhoami>('/whoami')),
+    async () => (known ? known : ctx.shared.get<IWhoami>('/whoami')),
     [ctx.shared, known],
     60000
   );

@@ -15,8 +15,6 @@ import { IPanelContext, IViewProps } from '../context';
 import { Badge } from '../components/Badge';
 import { confirmAction } from '../components/ConfirmDialog';
 import { DataList, ErrorNotice, IColumn, PolledContent } from '../components/DataList';
-import { noBuster } from '../registry/client';
-import { callOp } from '../registry/decode';
 import {
   absoluteTime,
   formatNumber,
@@ -100,16 +98,16 @@ async function loadRows(
   samples: Map<string, ISample>
 ): Promise<IRow[]> {
   const api = ctx.shared;
-  const deps = await callOp<IDeployment[]>(api, 'list_deployments', all ? { all: true } : {});
+  const deps = await api.op<IDeployment[]>('list_deployments', all ? { all: true } : {});
   const active = deps.filter(d => !['STOPPED', 'FAILED', 'SUCCEEDED'].includes(d.status));
   const monitors = new Map<string, IMonitor>();
   const reports = new Map<string, IMonitorReport>();
   await Promise.allSettled(
     active.slice(0, MONITORED).map(async d => {
-      const mon = await callOp<IMonitor>(api, 'get_monitor', { deployment_id: d.id });
+      const mon = await api.op<IMonitor>('get_monitor', { deployment_id: d.id });
       monitors.set(d.id, mon);
       if (mon.last_check_at) {
-        const [latest] = await callOp<IMonitorReport[]>(api, 'monitor_reports', {
+        const [latest] = await api.op<IMonitorReport[]>('monitor_reports', {
           deployment_id: d.id,
           limit: 1
         });
@@ -126,7 +124,7 @@ async function loadRows(
   await Promise.allSettled(
     Array.from(aliases).map(async key => {
       const [name, alias] = JSON.parse(key) as [string, string];
-      const history = await noBuster(api).get<IAliasEvent[]>(
+      const history = await api.get<IAliasEvent[]>(
         `/models/${encodeURIComponent(name)}/alias-history`,
         { alias }
       );
@@ -215,7 +213,7 @@ export function DeploymentsView(props: IViewProps): JSX.Element {
     setBusy(dep.id);
     setActionError(undefined);
     try {
-      const rollout = await callOp<IRollout>(ctx.shared, 'rollback', {
+      const rollout = await ctx.shared.op<IRollout>('rollback', {
         name: dep.model_name,
         alias: dep.alias,
         reason: 'rolled back from the ModelOps sidebar'

@@ -8,7 +8,6 @@ import { useMemo, useState } from 'react';
 import { IViewProps } from '../context';
 import { Badge } from '../components/Badge';
 import { DataList, IColumn, PolledContent } from '../components/DataList';
-import { callOp } from '../registry/decode';
 import { absoluteTime, relativeTime } from '../registry/format';
 import { IInventoryEntry } from '../registry/types';
 import { usePoll } from '../poll';
@@ -45,7 +44,7 @@ export function InventoryView(props: IViewProps): JSX.Element {
   const [text, setText] = useState('');
   // The kind filter is applied here, not by the server, so the kind list stays complete.
   const polled = usePoll<IInventoryEntry[]>(
-    () => callOp<IInventoryEntry[]>(ctx.shared, 'inventory', {}),
+    () => ctx.shared.op<IInventoryEntry[]>('inventory', {}),
     [ctx.shared],
     15000
   );

@@ -15,8 +15,6 @@ import {
   LoadingNotice,
   PolledContent
 } from '../components/DataList';
-import { noBuster } from '../registry/client';
-import { callOp } from '../registry/decode';
 import { absoluteTime, errorText, relativeTime, shortId } from '../registry/format';
 import { Block, Inline, parseMarkdown } from '../registry/markdown';
 import { IModel, IModelCard, IModelVersion } from '../registry/types';
@@ -32,7 +30,7 @@ function sourceLabel(ctx: IPanelContext): string {
 export function ModelsView(props: IViewProps): JSX.Element {
   const { ctx } = props;
   const polled = usePoll<IModel[]>(
-    () => noBuster(ctx.shared).get<IModel[]>('/models'),
+    () => ctx.shared.get<IModel[]>('/models'),
     [ctx.shared]
   );
   const models = polled.data ?? [];
@@ -139,7 +137,7 @@ function ModelVersions(props: { ctx: IPanelContext; model: IModel }): JSX.Elemen
   const { ctx, model } = props;
   const polled = usePoll<IModelVersion[]>(
     () =>
-      noBuster(ctx.shared).get<IModelVersion[]>(
+      ctx.shared.get<IModelVersion[]>(
         `/models/${encodeURIComponent(model.name)}/versions`
       ),
     [ctx.shared, model.name],
@@ -240,7 +238,7 @@ function ModelCardView(props: {
 }): JSX.Element {
   const { ctx, name, version } = props;
   const polled = usePoll<IModelCard>(
-    () => callOp<IModelCard>(ctx.shared, 'get_model_card', { name, version }),
+    () => ctx.shared.op<IModelCard>('get_model_card', { name, version }),
     [ctx.shared, name, version],
     30000
   );

@@ -18,7 +18,6 @@ import {
   LoadingNotice,
   PolledContent
 } from '../components/DataList';
-import { callOp } from '../registry/decode';
 import { absoluteTime, relativeTime, shortId } from '../registry/format';
 import {
   APPROVERS,
@@ -55,7 +54,7 @@ export function RequestsView(props: IViewProps): JSX.Element {
   // even when they no longer match it: the reviewer sees what their click did.
   const [acted, setActed] = useState<Map<string, IDeploymentRequest>>(new Map());
   const polled = usePoll<IDeploymentRequest[]>(
-    () => callOp<IDeploymentRequest[]>(ctx.shared, 'list_requests', filterArgs(filter)),
+    () => ctx.shared.op<IDeploymentRequest[]>('list_requests', filterArgs(filter)),
     [ctx.shared, filter]
   );
   const listed = polled.data ?? [];
@@ -222,7 +221,7 @@ function RequestDetail(props: {
 }): JSX.Element {
   const { ctx, summary } = props;
   const polled = usePoll<IDeploymentRequest>(
-    () => callOp<IDeploymentRequest>(ctx.shared, 'get_request', { request_id: summary.id }),
+    () => ctx.shared.op<IDeploymentRequest>('get_request', { request_id: summary.id }),
     [ctx.shared, summary.id, summary.updated_at],
     10000
   );
@@ -363,7 +362,7 @@ function RequestActions(props: {
       if (comment.trim()) {
         kwargs.comment = comment.trim();
       }
-      const after = await callOp<IDeploymentRequest>(ctx.shared, op, kwargs);
+      const after = await ctx.shared.op<IDeploymentRequest>(op, kwargs);
       setComment('');
       props.onDone(
         `Request ${shortId(request.id)} (${request.model_name} v${request.version}) ${verb}` +

@@ -9,7 +9,6 @@ import { useState } from 'react';
 import { IViewProps } from '../context';
 import { Badge } from '../components/Badge';
 import { ErrorNotice, PolledContent } from '../components/DataList';
-import { noBuster } from '../registry/client';
 import { absoluteTime, formatNumber, relativeTime } from '../registry/format';
 import { ISyncStatus } from '../registry/types';
 import { usePoll } from '../poll';
@@ -54,7 +53,7 @@ function When(props: { at: number | null | undefined; never?: string }): JSX.Ele
 }
 
 export function SyncView(props: IViewProps): JSX.Element {
-  const api = noBuster(props.ctx.local);
+  const api = props.ctx.local;
   const polled = usePoll<ISyncStatus>(() => api.get<ISyncStatus>('/sync/status'), [api]);
   const [running, setRunning] = useState(false);
   const [report, setReport] = useState<ISyncReport>();

@@ -1,10 +1,8 @@
 /**
  * Capability operations (`POST /ops/<op>`) answer `{result}` with typed values: records
- * as `{$record, fields}`, tuples, non-finite floats... The views want plain JSON, so
- * `callOp` unwraps the answer once, here, instead of in every view.
+ * as `{$record, fields}`, tuples, non-finite floats... The sidebar wants plain JSON, so
+ * `ModelOpsAPI.op` decodes every answer once, here.
  */
-import { ModelOpsAPI } from '../api';
-import { noBuster } from './client';
 
 /** Plain JSON from the server's tagged values (records become their fields). */
 export function decodeValue(value: unknown): any {
@@ -45,16 +43,4 @@ export function decodeValue(value: unknown): any {
     out[key] = decodeValue(obj[key]);
   }
   return out;
-}
-
-/** Runs a capability operation and returns its decoded result. */
-export async function callOp<T = any>(
-  api: ModelOpsAPI,
-  name: string,
-  kwargs: Record<string, unknown> = {}
-): Promise<T> {
-  const answer = await noBuster(api).op(name, kwargs);
-  const result =
-    answer && typeof answer === 'object' && 'result' in answer ? answer.result : answer;
-  return decodeValue(result) as T;
 }
