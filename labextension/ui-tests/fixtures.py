@@ -151,6 +151,8 @@ def cmd_seed_requests(tag: str, *more: str) -> None:
             name = f"{tag}-{who}"
             client.register_model(model, name, input_example=Xtr.head(3),
                                   description=f"model of {who}" + (f" {XSS}" if xss else ""))
+            # The default policy wants a model card that says what the model is for.
+            client.set_model_info(name, owner=who, purpose=f"ui test of {who}", risk_tier="low")
             req = client.request_deployment(name, 1, target="local", validation_data=(Xte, yte),
                                             justification=f"ship it, says {who}" + (f" {XSS}" if xss else ""))
             out[who] = {"model": name, "request_id": req.id, "state": req.state}

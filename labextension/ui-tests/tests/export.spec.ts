@@ -35,15 +35,21 @@ test('export the notebook to a local pipeline from the toolbar', async ({
 });
 
 test('export to Kubeflow from the command palette', async ({ page, tmpPath }) => {
-    test.fixme(true, 'waits for the view to land'); // PENDING-VIEW
   test.setTimeout(120_000);
   const nbPath = await uploadExample(page, tmpPath, 'pipeline.ipynb');
   await page.notebook.openByPath(nbPath);
   await page.notebook.activate('pipeline.ipynb');
 
-  await page.evaluate(async () => {
-    void window.jupyterapp.commands.execute('modelops:export-pipeline');
-  });
+  // The notebook has focus; open the palette and pick the command by its label.
+  await page.locator('.jp-NotebookPanel .jp-Notebook').first().click();
+  await page.keyboard.press('Control+Shift+C');
+  const palette = page.locator('#command-palette .lm-CommandPalette-input');
+  await expect(palette).toBeFocused();
+  await palette.fill('Export Notebook to Pipeline');
+  await expect(
+    page.locator('#command-palette .lm-CommandPalette-item.lm-mod-active')
+  ).toContainText('Export Notebook to Pipeline');
+  await palette.press('Enter');
   const dialog = page.getByTestId('modelops-export-dialog');
   await expect(dialog).toBeVisible();
   await dialog.getByTestId('modelops-export-target').selectOption('kfp');

@@ -46,12 +46,36 @@ export function panel(page: IJupyterLabPageFixture): Locator {
 
 /** Opens the ModelOps sidebar (its tab in the left area) and waits for the tab list. */
 export async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
+  // The plugin adds its tab when it activates, which may be just after the app is ready.
+  await expect(
+    page.locator('.jp-SideBar.jp-mod-left [data-id="jp-modelops-panel"]')
+  ).toBeVisible();
   if (!(await page.sidebar.isTabOpen('jp-modelops-panel'))) {
     await page.sidebar.openTab('jp-modelops-panel');
   }
   const p = panel(page);
   await expect(p.getByRole('tablist')).toBeVisible();
+  await widenSidebar(page, p);
   return p;
+}
+
+/** Drags the sidebar's edge so tables and screenshots have room (a user would). */
+async function widenSidebar(
+  page: IJupyterLabPageFixture,
+  p: Locator,
+  width = 480
+): Promise<void> {
+  const box = await p.boundingBox();
+  const handle = page.locator('#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)').first();
+  const grip = await handle.boundingBox();
+  if (!box || !grip || box.width >= width - 20) {
+    return;
+  }
+  const y = grip.y + grip.height / 2;
+  await page.mouse.move(grip.x + grip.width / 2, y);
+  await page.mouse.down();
+  await page.mouse.move(grip.x + grip.width / 2 + (width - box.width), y, { steps: 4 });
+  await page.mouse.up();
 }
 
 /** Opens the sidebar on one view and returns that view's container. */
@@ -104,7 +128,7 @@ export async function runsOfExperiment(
   experiment: string
 ): Promise<void> {
   const scope = view.getByTestId('modelops-runs-scope');
-  await selectByLabel(scope, /experiment|all/i);
+  await selectByLabel(scope, /all/i);
   const picker = view.getByTestId('modelops-runs-experiment');
   await expect(picker).toBeVisible();
   await selectByLabel(picker, experiment);
@@ -118,6 +142,8 @@ export async function selectByLabel(
   label: string | RegExp
 ): Promise<void> {
   await expect(control).toBeVisible();
+  // A user opens the control first; views refresh their choices on focus.
+  await control.focus();
   const tag = await control.evaluate(el => el.tagName.toLowerCase());
   if (tag === 'select') {
     await expect

@@ -19,7 +19,6 @@ test.describe('Runs view', () => {
     page,
     tmpPath
   }, testInfo) => {
-    test.fixme(true, 'waits for the view to land'); // PENDING-VIEW
     test.setTimeout(180_000);
     const nbPath = await uploadExample(page, tmpPath, 'quickstart.ipynb');
     await page.notebook.openByPath(nbPath);
@@ -53,7 +52,6 @@ test.describe('Runs view', () => {
   });
 
   test('two runs compare with a chart and a params diff', async ({ page }, testInfo) => {
-    test.fixme(true, 'waits for the view to land'); // PENDING-VIEW
     const tag = uniqueTag('cmp');
     const seeded = seed<{ experiment: string; run_ids: string[] }>('seed-runs', tag, '3');
     const view = await showView(page, 'runs');
@@ -83,7 +81,6 @@ test.describe('Runs view', () => {
   });
 
   test('the filter narrows the table', async ({ page }) => {
-    test.fixme(true, 'waits for the view to land'); // PENDING-VIEW
     const tag = uniqueTag('flt');
     seed('seed-runs', tag, '3');
     const view = await showView(page, 'runs');

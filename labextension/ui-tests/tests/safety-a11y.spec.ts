@@ -15,7 +15,6 @@ import {
 } from './helpers';
 
 test('markup in run names, descriptions and comments shows as text', async ({ page }) => {
-    test.fixme(true, 'waits for the view to land'); // PENDING-VIEW
   const tag = uniqueTag('xss');
   seed('seed-runs', tag, '2', '--xss-name');
   const requests = seed<any>('seed-requests', tag, '--xss');
