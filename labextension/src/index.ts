@@ -140,7 +140,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     // Views link to a run (e.g. a model version's source run): show it in the Runs view.
     app.commands.addCommand('modelops:open-run', {
-      label: 'ModelOps: Show Run',
+      label: 'Show Run in Sidebar',
       execute: args => {
         const runId = String(args.runId ?? '');
         if (runId) {
