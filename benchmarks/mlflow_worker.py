@@ -95,9 +95,12 @@ def _record_run(client, exp_ids: dict, row) -> None:
         client.set_terminated(rid, status=row.status, end_time=row.end_ms)
 
 
-def task_search(budget_s: float, max_runs: int, repeat: int, query_budget_s: float, limit: int) -> dict:
-    """Record as many runs as ``budget_s`` allows (at most ``max_runs``), then time the
-    comparison query (``search_data.COMPARE_FILTER`` / ``COMPARE_ORDER``, top ``limit``)."""
+def task_search(budget_s: float, max_runs: int, limit: int) -> dict:
+    """Record as many runs as ``budget_s`` allows (at most ``max_runs``), report, then
+    answer query rounds sent on stdin: each line ``{"repeat": k}`` times the comparison
+    query (``search_data.COMPARE_FILTER`` / ``COMPARE_ORDER``, top ``limit``) k times and
+    prints the samples. The driver interleaves these rounds with its own, so a burst of
+    background load hits both tools alike. Ends at end of input."""
     import search_data
 
     client = _client()
@@ -115,15 +118,17 @@ def task_search(budget_s: float, max_runs: int, repeat: int, query_budget_s: flo
                                   max_results=limit)
 
     page = query()  # warm caches, as our side does
-    samples = []
-    t_end = time.perf_counter() + query_budget_s
-    while len(samples) < repeat and (len(samples) < 3 or time.perf_counter() < t_end):
-        t = time.perf_counter()
-        page = query()
-        samples.append(time.perf_counter() - t)
-    return {"runs": n, "build_s": build_s, "runs_per_s": n / build_s, **summary_ms(samples),
-            "top": [r.data.metrics["accuracy"] for r in page],
-            "loaded_params": min((len(r.data.params) for r in page), default=0)}
+    _emit({"runs": n, "build_s": build_s, "runs_per_s": n / build_s,
+           "top": [r.data.metrics["accuracy"] for r in page],
+           "loaded_params": min((len(r.data.params) for r in page), default=0)})
+    for line in sys.stdin:
+        samples = []
+        for _ in range(json.loads(line)["repeat"]):
+            t = time.perf_counter()
+            query()
+            samples.append(time.perf_counter() - t)
+        _emit({"samples": samples})
+    return {"runs": n}
 
 
 def task_registry(repeat: int) -> dict:
@@ -155,6 +160,11 @@ def task_registry(repeat: int) -> dict:
     return {"register": summary_ms(register), "load": summary_ms(load), "versions": repeat + 1}
 
 
+def _emit(obj: dict) -> None:
+    sys.stdout.write("\n" + json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
 TASKS = {"log_metric": task_log_metric, "log_batch": task_log_batch, "search": task_search,
          "registry": task_registry}
 
@@ -166,7 +176,7 @@ def main(argv: list[str]) -> int:
     result = TASKS[task](**kwargs)
     result["mlflow_version"] = mlflow.__version__
     result["tracking_uri"] = mlflow.get_tracking_uri()
-    sys.stdout.write("\n" + json.dumps(result) + "\n")
+    _emit(result)
     return 0
 
 
