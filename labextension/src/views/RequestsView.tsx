@@ -7,6 +7,8 @@
  * this only says so before the click. Whatever the server answers is shown verbatim.
  */
 import * as React from 'react';
+
+import { ActionButton } from '../components/ActionButton';
 import { useState } from 'react';
 
 import { IPanelContext, IViewProps } from '../context';
@@ -399,42 +401,35 @@ function RequestActions(props: {
         onChange={event => setComment(event.currentTarget.value)}
       />
       <div className="jp-ModelOps-actions">
-        <button
-          type="button"
-          className="jp-ModelOps-button jp-mod-accept"
-          data-testid="modelops-request-approve"
-          disabled={busy || !!approveWhy}
-          aria-disabled={busy || !!approveWhy}
-          title={approveWhy || 'Approve this deployment'}
-          aria-describedby={approveWhy ? reasonId(approveWhy) : undefined}
+        <ActionButton
+          label="Approve"
+          testId="modelops-request-approve"
+          tone="accept"
+          busy={busy}
+          why={approveWhy}
+          title="Approve this deployment"
+          describedBy={approveWhy ? reasonId(approveWhy) : undefined}
           onClick={() => void act('approve_request', 'approved')}
-        >
-          Approve
-        </button>
-        <button
-          type="button"
-          className="jp-ModelOps-button jp-mod-warn"
-          data-testid="modelops-request-reject"
-          disabled={busy || !!rejectWhy}
-          aria-disabled={busy || !!rejectWhy}
-          title={rejectWhy || 'Reject this deployment'}
-          aria-describedby={rejectWhy ? reasonId(rejectWhy) : undefined}
+        />
+        <ActionButton
+          label="Reject"
+          testId="modelops-request-reject"
+          tone="warn"
+          busy={busy}
+          why={rejectWhy}
+          title="Reject this deployment"
+          describedBy={rejectWhy ? reasonId(rejectWhy) : undefined}
           onClick={() => void act('reject_request', 'rejected')}
-        >
-          Reject
-        </button>
+        />
         {own && (
-          <button
-            type="button"
-            className="jp-ModelOps-button"
-            data-testid="modelops-request-withdraw"
-            disabled={busy || !!withdrawWhy}
-            aria-disabled={busy || !!withdrawWhy}
-            title={withdrawWhy || 'Withdraw your request'}
+          <ActionButton
+            label="Withdraw"
+            testId="modelops-request-withdraw"
+            busy={busy}
+            why={withdrawWhy}
+            title="Withdraw your request"
             onClick={() => void act('withdraw_request', 'withdrawn')}
-          >
-            Withdraw
-          </button>
+          />
         )}
       </div>
       {reasons.length > 0 && (

@@ -7,6 +7,7 @@ import * as React from 'react';
 import { useState } from 'react';
 
 import { IViewProps } from '../context';
+import { ActionButton } from '../components/ActionButton';
 import { Badge } from '../components/Badge';
 import { ErrorNotice, PolledContent } from '../components/DataList';
 import { absoluteTime, formatNumber, relativeTime } from '../registry/format';
@@ -188,18 +189,16 @@ export function SyncView(props: IViewProps): JSX.Element {
         }
       </PolledContent>
       <div className="jp-ModelOps-actions">
-        <button
-          type="button"
-          className="jp-ModelOps-button jp-mod-accept"
-          data-testid="modelops-sync-now"
-          disabled={running || !!disabledWhy}
-          aria-disabled={running || !!disabledWhy}
-          title={disabledWhy || 'Push local changes and pull the registry’s now'}
-          aria-describedby={disabledWhy ? 'jp-ModelOps-sync-why' : undefined}
+        <ActionButton
+          label={running ? 'Syncing…' : 'Sync now'}
+          testId="modelops-sync-now"
+          tone="accept"
+          busy={running}
+          why={disabledWhy}
+          title="Push local changes and pull the registry’s now"
+          describedBy="jp-ModelOps-sync-why"
           onClick={() => void syncNow()}
-        >
-          {running ? 'Syncing…' : 'Sync now'}
-        </button>
+        />
         {disabledWhy && status && (
           <span id="jp-ModelOps-sync-why" className="jp-ModelOps-why">
             {disabledWhy}
