@@ -10,13 +10,14 @@ Everything lives under one run folder ($MODELOPS_UI_RUN, made by playwright.conf
     tokens.json API tokens of the registry's users (alice, bob)
 
 Subcommands:
-    registry            make users alice (data_scientist) and bob (approver, data_scientist),
-                        then run the registry on $MODELOPS_UI_REGISTRY_PORT (exec)
+    registry            make users alice (data_scientist), bob (approver, data_scientist) and
+                        dora (deployer), then run the registry on $MODELOPS_UI_REGISTRY_PORT (exec)
     lab                 run JupyterLab on $MODELOPS_UI_LAB_PORT, linked to the registry as bob
     seed-runs PREFIX N  N finished runs named PREFIX-<i> in the lab's store (experiment PREFIX)
     seed-requests TAG   alice registers model TAG-alice and asks to deploy it; bob does the
                         same for TAG-bob (his own request); prints the ids as JSON. Text
                         fields may carry markup (see --xss), which the sidebar must show as text
+    seed-deployment TAG alice's model TAG-served, approved by bob, deployed by dora to kserve
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def cmd_registry() -> None:
     home.mkdir(parents=True, exist_ok=True)
     env = {**base_env(), "JUPYTER_MODELOPS_HOME": str(home)}
     made = {}
-    for name, roles in (("alice", ["data_scientist"]), ("bob", ["approver", "data_scientist"])):
+    for name, roles in (("alice", ["data_scientist"]), ("bob", ["approver", "data_scientist"]),
+                        ("dora", ["deployer"])):
         args = [jupyter(), "modelops", "users", "add", name]
         for role in roles:
             args += ["--role", role]
@@ -161,12 +163,31 @@ def cmd_seed_requests(tag: str, *more: str) -> None:
     print(json.dumps(out))
 
 
+def cmd_seed_deployment(tag: str) -> None:
+    """alice's model approved by bob and deployed by dora to kserve (a manifest; no cluster)."""
+    from jupyter_modelops.client import Client
+
+    model, Xtr, Xte, yte = _fit()
+    people = {who: Client(url=registry_url(), token=tok) for who, tok in tokens().items()}
+    try:
+        name = f"{tag}-served"
+        people["alice"].register_model(model, name, input_example=Xtr.head(3))
+        people["alice"].set_model_info(name, owner="alice", purpose="ui test", risk_tier="low")
+        req = people["alice"].request_deployment(name, 1, target="kserve", validation_data=(Xte, yte))
+        people["bob"].approve_request(req.id, "fine")
+        dep = people["dora"].deploy(name, 1, target="kserve")
+    finally:
+        for client in people.values():
+            client.close()
+    print(json.dumps({"model": name, "deployment_id": dep.id, "target": dep.target}))
+
+
 def main(argv: list[str]) -> None:
     if not argv:
         sys.exit(__doc__)
     cmd, *args = argv
     commands = {"registry": cmd_registry, "lab": cmd_lab, "seed-runs": cmd_seed_runs,
-                "seed-requests": cmd_seed_requests}
+                "seed-requests": cmd_seed_requests, "seed-deployment": cmd_seed_deployment}
     if cmd not in commands:
         sys.exit(__doc__)
     commands[cmd](*args)

@@ -76,12 +76,6 @@ test.describe('Registry views', () => {
     await expect(models.getByTestId('modelops-model-versions')).toBeVisible();
     await screenshot(panelRoot, testInfo, 'models');
 
-    const deployments = await showView(page, 'deployments');
-    await expect(
-      deployments.getByTestId('modelops-deployments-list').or(deployments.getByText(/no deployments/i)).first()
-    ).toBeVisible();
-    await screenshot(panelRoot, testInfo, 'deployments');
-
     const inventory = await showView(page, 'inventory');
     await expect(inventory.getByTestId('modelops-inventory-table')).toBeVisible();
     await expect(
@@ -100,5 +94,28 @@ test.describe('Registry views', () => {
     await expect(sync.getByTestId('modelops-sync-error')).toHaveCount(0);
     await expect(sync.getByTestId('modelops-sync-pending')).toContainText('0');
     await screenshot(panelRoot, testInfo, 'sync');
+  });
+
+  test('a deployment shows its target and health; rollback needs the deployer role', async ({
+    page
+  }, testInfo) => {
+    const seeded = seed<{ model: string; deployment_id: string; target: string }>(
+      'seed-deployment',
+      uniqueTag('dep')
+    );
+    const view = await showView(page, 'deployments');
+    await expect(view.getByTestId('modelops-deployments-list')).toBeVisible();
+    const row = view.locator(
+      `[data-testid="modelops-deployment-row"][data-deployment-id="${seeded.deployment_id}"]`
+    );
+    await expect(row).toContainText(seeded.model);
+    await expect(row).toContainText('kserve');
+    await expect(row.getByTestId('modelops-deployment-health')).toBeVisible();
+    await row.click();
+    // bob approves but does not deploy: the button says so instead of failing on click.
+    const rollback = view.getByTestId('modelops-deployment-rollback');
+    await expect(rollback).toBeDisabled();
+    await expect(rollback).toHaveAttribute('title', /deployer/);
+    await screenshot(page.locator('#jp-modelops-panel'), testInfo, 'deployments');
   });
 });
