@@ -63,3 +63,29 @@ test('export to Kubeflow from the command palette', async ({ page, tmpPath }) =>
     await expect(report).toContainText(step);
   }
 });
+
+test('the step-tag editor reads and writes a cell\'s step tags', async ({ page, tmpPath }) => {
+  const nbPath = await uploadExample(page, tmpPath, 'pipeline.ipynb');
+  await page.notebook.openByPath(nbPath);
+  await page.notebook.activate('pipeline.ipynb');
+  // Cell 11 is tagged block:train_forest, prev:split.
+  await page.notebook.selectCells(11);
+  // The command resolves when its dialog closes: start it without waiting.
+  await page.evaluate(() => {
+    void window.jupyterapp.commands.execute('modelops:edit-step-tags');
+  });
+  const dialog = page.getByTestId('modelops-celltags-dialog');
+  await expect(dialog).toBeVisible();
+  const step = dialog.getByTestId('modelops-celltags-step');
+  await expect(step).toHaveValue('train_forest');
+  await expect(dialog.getByTestId('modelops-celltags-after')).toHaveValue(/split/);
+  await step.fill('train_rf');
+  await page.locator('.jp-Dialog-footer button', { hasText: 'Save' }).click();
+  await expect(dialog).toHaveCount(0);
+  const tags = await page.evaluate(() => {
+    const panel = window.jupyterapp.shell.currentWidget as any;
+    return panel.content.activeCell.model.getMetadata('tags');
+  });
+  expect(tags).toContain('block:train_rf');
+  expect(tags).toContain('prev:split');
+});
