@@ -2,11 +2,19 @@
  * The "ModelOps" sidebar: one tab per view, keyboard reachable (arrow keys move
  * between tabs, as in the WAI-ARIA tabs pattern), only the shown view polls.
  */
-import { ReactWidget } from '@jupyterlab/ui-components';
+import { LabIcon, ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import { useState } from 'react';
 
 import { IPanelContext, IViewProps } from './context';
+import {
+  deploymentsIcon,
+  inventoryIcon,
+  modelsIcon,
+  requestsIcon,
+  runsIcon,
+  syncIcon
+} from './icons';
 import { PanelVisible } from './poll';
 import { DeploymentsView } from './views/DeploymentsView';
 import { InventoryView } from './views/InventoryView';
@@ -18,14 +26,15 @@ import { SyncView } from './views/SyncView';
 export const VIEWS: Array<{
   id: string;
   label: string;
+  icon: LabIcon;
   component: (props: IViewProps) => JSX.Element;
 }> = [
-  { id: 'runs', label: 'Runs', component: RunsView },
-  { id: 'models', label: 'Models', component: ModelsView },
-  { id: 'requests', label: 'Requests', component: RequestsView },
-  { id: 'deployments', label: 'Deployments', component: DeploymentsView },
-  { id: 'inventory', label: 'Inventory', component: InventoryView },
-  { id: 'sync', label: 'Sync', component: SyncView }
+  { id: 'runs', label: 'Runs', icon: runsIcon, component: RunsView },
+  { id: 'models', label: 'Models', icon: modelsIcon, component: ModelsView },
+  { id: 'requests', label: 'Requests', icon: requestsIcon, component: RequestsView },
+  { id: 'deployments', label: 'Deployments', icon: deploymentsIcon, component: DeploymentsView },
+  { id: 'inventory', label: 'Inventory', icon: inventoryIcon, component: InventoryView },
+  { id: 'sync', label: 'Sync', icon: syncIcon, component: SyncView }
 ];
 
 function Tabs(props: {
@@ -72,10 +81,15 @@ function Tabs(props: {
             className={
               'jp-ModelOps-tab' + (current === view.id ? ' jp-mod-active' : '')
             }
+            title={view.label}
             onClick={() => select(view.id)}
             onKeyDown={event => onKey(event, index)}
           >
-            {view.label}
+            <span className="jp-ModelOps-tab-icon" aria-hidden="true">
+              <view.icon.react tag="span" />
+            </span>
+            {/* Hidden, not removed, when the sidebar is narrow: it stays the tab's name. */}
+            <span className="jp-ModelOps-tab-label">{view.label}</span>
           </button>
         ))}
       </div>
