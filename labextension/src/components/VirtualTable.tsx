@@ -25,13 +25,15 @@ export interface IVirtualTableProps {
   className?: string;
   tableProps?: React.TableHTMLAttributes<HTMLTableElement> & Record<string, unknown>;
   onKeyDown?: (event: React.KeyboardEvent<HTMLDivElement>) => void;
+  /** Called with the width available to the table (inside borders and scroll bar). */
+  onWidthChange?: (width: number) => void;
 }
 
 export function VirtualTable(props: IVirtualTableProps): JSX.Element {
   const { rowCount, rowHeight, overscan = 8 } = props;
   const ownRef = useRef<HTMLDivElement | null>(null);
   const headRef = useRef<HTMLTableSectionElement | null>(null);
-  const [view, setView] = useState({ top: 0, height: 600, head: rowHeight });
+  const [view, setView] = useState({ top: 0, height: 600, head: rowHeight, width: 0 });
 
   const measure = useCallback(() => {
     const el = ownRef.current;
@@ -41,16 +43,27 @@ export function VirtualTable(props: IVirtualTableProps): JSX.Element {
     const next = {
       top: el.scrollTop,
       height: el.clientHeight || 600,
-      head: headRef.current?.offsetHeight ?? rowHeight
+      head: headRef.current?.offsetHeight ?? rowHeight,
+      width: el.clientWidth
     };
     setView(prev =>
-      prev.top === next.top && prev.height === next.height && prev.head === next.head
+      prev.top === next.top &&
+      prev.height === next.height &&
+      prev.head === next.head &&
+      prev.width === next.width
         ? prev
         : next
     );
   }, [rowHeight]);
 
   useLayoutEffect(measure, [measure, rowCount]);
+  // Before paint, so columns sized for the width never flash at another size.
+  const onWidth = props.onWidthChange;
+  useLayoutEffect(() => {
+    if (onWidth && view.width > 0) {
+      onWidth(view.width);
+    }
+  }, [onWidth, view.width]);
   useEffect(() => {
     const el = ownRef.current;
     if (!el || typeof ResizeObserver === 'undefined') {

@@ -48,6 +48,24 @@ export const ROW_HEIGHT = 30;
 const OVERSCAN = 6;
 const METRIC_COLUMNS = 3;
 const FILTER_DELAY = 600;
+/**
+ * Below this table width (JupyterLab's default sidebar is narrower) the table turns
+ * compact: status as a symbol, no sparklines, so a run's name, status and first metric
+ * fit without scrolling; the other columns scroll horizontally.
+ */
+const COMPACT_WIDTH = 400;
+/** Widest the run name gets while other columns are scrolled out of view. */
+const NAME_CAP = 220;
+/** Poll ticks between re-reads of the experiment list when no row asks for one. */
+const EXPERIMENTS_EVERY = 6;
+/** Symbols of the statuses in the compact table (the status is also its text for AT). */
+const STATUS_SYMBOL: Record<string, string> = {
+  FINISHED: '✓',
+  RUNNING: '●',
+  FAILED: '✕',
+  KILLED: '■',
+  SCHEDULED: '○'
+};
 const DEFAULT_SORT: ISort = { field: 'start_time', descending: true };
 
 type Scope = 'notebook' | 'all';
@@ -65,6 +83,8 @@ interface IColumn {
   firstDescending?: boolean;
   width: number;
   className?: string;
+  /** Header text for screen readers only (the column is too narrow to show it). */
+  quiet?: boolean;
 }
 
 export function RunsView(props: IViewProps): JSX.Element {
@@ -87,6 +107,8 @@ export function RunsView(props: IViewProps): JSX.Element {
   const [notice, setNotice] = useState('');
   const [experiments, setExperiments] = useState<IExperiment[]>();
   const [, setSparkVersion] = useState(0);
+  const [tableWidth, setTableWidth] = useState(0);
+  const compact = tableWidth > 0 && tableWidth < COMPACT_WIDTH;
   const scrollRef = useRef<HTMLDivElement | null>(null);
 
   const inNotebook = scope === 'notebook' && !!notebookPath;
@@ -131,17 +153,50 @@ export function RunsView(props: IViewProps): JSX.Element {
   }, [rows, metricKeys]);
 
   // ------------------------------------------------------------------ experiments (after the rows)
+  const experimentsLoading = useRef(false);
+  const askedExperiments = useRef(new Set<string>());
   const loadExperiments = useCallback(() => {
+    if (experimentsLoading.current) {
+      return;
+    }
+    experimentsLoading.current = true;
     api
       .get<IExperiment[]>('/experiments')
-      .then(list => setExperiments(Array.isArray(list) ? list : []))
-      .catch(() => undefined);
+      .then(answer => {
+        const list = Array.isArray(answer) ? answer : [];
+        // An unchanged list keeps its identity: no re-render of the picker.
+        setExperiments(prev =>
+          prev && JSON.stringify(prev) === JSON.stringify(list) ? prev : list
+        );
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        experimentsLoading.current = false;
+      });
   }, [api]);
   useEffect(() => {
     if (runs.loaded && experiments === undefined) {
       loadExperiments();
     }
   }, [runs.loaded, experiments, loadExperiments]);
+  // New experiments show up with the poll at no extra cost: re-read the list when a row
+  // names an experiment the picker lacks, and now and then for ones without runs in view.
+  useEffect(() => {
+    if (!runs.loaded || experiments === undefined) {
+      return;
+    }
+    const known = new Set(experiments.map(e => e.id));
+    // Each unknown id asks once (one the server does not list must not cost every tick).
+    const asked = askedExperiments.current;
+    const unknown = rows.filter(
+      r => r.experiment_id && !known.has(r.experiment_id) && !asked.has(r.experiment_id)
+    );
+    unknown.forEach(r => asked.add(r.experiment_id));
+    if (unknown.length || (runs.ticks > 0 && runs.ticks % EXPERIMENTS_EVERY === 0)) {
+      loadExperiments();
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [runs.ticks]);
 
   // ------------------------------------------------------------------ sparklines for the rows in view
   const seriesRef = useRef<SeriesCache>();
@@ -176,7 +231,8 @@ export function RunsView(props: IViewProps): JSX.Element {
   }, [runs.ticks]);
 
   useEffect(() => {
-    if (!runs.loaded || !metricKeys.length) {
+    // The compact table draws no sparklines: nothing to fetch.
+    if (!runs.loaded || !metricKeys.length || compact) {
       return;
     }
     let alive = true;
@@ -199,7 +255,7 @@ export function RunsView(props: IViewProps): JSX.Element {
       clearTimeout(timer);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [rangeVersion, rows, keysKey, runs.loaded, runs.ticks, api]);
+  }, [rangeVersion, rows, keysKey, runs.loaded, runs.ticks, api, compact]);
 
   // ------------------------------------------------------------------ scroll stability across refreshes
   const anchor = useRef<{ id: string; index: number } | null>(null);
@@ -377,23 +433,33 @@ export function RunsView(props: IViewProps): JSX.Element {
   }
 
   // ------------------------------------------------------------------ table
+  // Name, status and the metrics first: what tells runs apart stays in view when the
+  // sidebar is narrow; the name column takes the room the others leave.
+  const metricWidth = compact ? 62 : 132;
   const columns: IColumn[] = [
-    { id: 'select', label: 'Select', width: 30, className: 'jp-ModelOps-runs-select' },
-    { id: 'cell', label: 'Cell', width: 34, className: 'jp-ModelOps-runs-cell' },
-    { id: 'name', label: 'Run', sort: 'name', width: 200 },
-    { id: 'status', label: 'Status', sort: 'status', width: 84 },
-    { id: 'duration', label: 'Duration', sort: 'duration', firstDescending: true, width: 74 },
-    { id: 'started', label: 'Started', sort: 'start_time', firstDescending: true, width: 86 },
+    { id: 'select', label: 'Select', width: compact ? 26 : 30, className: 'jp-ModelOps-runs-select' },
+    { id: 'cell', label: 'Cell', width: compact ? 26 : 34, className: 'jp-ModelOps-runs-cell' },
+    { id: 'name', label: 'Run', sort: 'name', width: 0 },
+    { id: 'status', label: 'Status', sort: 'status', width: compact ? 30 : 84, quiet: compact },
     ...metricKeys.map(key => ({
       id: `metric:${key}`,
       label: key,
       sort: metricField(key),
       firstDescending: true,
-      width: 132,
+      width: metricWidth,
       className: 'jp-ModelOps-runs-metric'
-    }))
+    })),
+    { id: 'duration', label: 'Duration', sort: 'duration', firstDescending: true, width: 74 },
+    { id: 'started', label: 'Started', sort: 'start_time', firstDescending: true, width: 86 }
   ];
-  const totalWidth = columns.reduce((sum, c) => sum + c.width, 0);
+  const others = columns.reduce((sum, c) => sum + c.width, 0);
+  const lead = columns.slice(0, 4 + Math.min(1, metricKeys.length)).reduce((sum, c) => sum + c.width, 0);
+  columns[2].width = !tableWidth
+    ? 200
+    : tableWidth - others >= NAME_CAP
+      ? tableWidth - others
+      : Math.max(compact ? 72 : 140, Math.min(NAME_CAP, tableWidth - lead));
+  const totalWidth = others + columns[2].width;
 
   const header = (
     <tr aria-rowindex={1}>
@@ -416,7 +482,9 @@ export function RunsView(props: IViewProps): JSX.Element {
                 onClick={() => onSort(column)}
                 title={`Sort by ${column.label}`}
               >
-                <span className="jp-ModelOps-sort-label">{column.label}</span>
+                <span className={column.quiet ? 'jp-ModelOps-sr-only' : 'jp-ModelOps-sort-label'}>
+                  {column.label}
+                </span>
                 <span aria-hidden="true" className="jp-ModelOps-sort-arrow">
                   {active ? (sort.descending ? '▼' : '▲') : ''}
                 </span>
@@ -538,21 +606,32 @@ export function RunsView(props: IViewProps): JSX.Element {
             className={`jp-ModelOps-status jp-mod-${String(run.status).toLowerCase()}`}
             title={run.error_message ? `${run.status}: ${run.error_message}` : run.status}
           >
-            {run.status}
+            {compact ? (
+              <>
+                <span aria-hidden="true">{STATUS_SYMBOL[run.status] ?? '?'}</span>
+                <span className="jp-ModelOps-sr-only">{run.status}</span>
+              </>
+            ) : (
+              run.status
+            )}
           </span>
         </td>
-        <td className="jp-ModelOps-num">{formatDuration(run.start_time, run.end_time)}</td>
-        <td title={formatAbsolute(run.start_time)}>{formatRelative(run.start_time)}</td>
         {metricKeys.map(key => {
           const value = toNumber(run.metrics?.[key]);
-          const history = series.get(run.id, key);
+          const history = compact ? undefined : series.get(run.id, key);
           return (
-            <td key={key} className="jp-ModelOps-runs-metric">
+            <td
+              key={key}
+              className="jp-ModelOps-runs-metric"
+              title={value === undefined ? undefined : `${key}: ${value}`}
+            >
               <span className="jp-ModelOps-num">{formatNumber(value)}</span>
               {history ? <Sparkline values={history.values} label={`${key} of ${label}`} /> : null}
             </td>
           );
         })}
+        <td className="jp-ModelOps-num">{formatDuration(run.start_time, run.end_time)}</td>
+        <td title={formatAbsolute(run.start_time)}>{formatRelative(run.start_time)}</td>
       </tr>
     );
   };
@@ -743,6 +822,7 @@ export function RunsView(props: IViewProps): JSX.Element {
         scrollRef={scrollRef}
         onRangeChange={onRangeChange}
         onKeyDown={onTableKey}
+        onWidthChange={setTableWidth}
         header={header}
         colgroup={
           <colgroup>
@@ -753,7 +833,7 @@ export function RunsView(props: IViewProps): JSX.Element {
         }
         renderRow={renderRow}
         tableProps={{
-          className: 'jp-ModelOps-runs-table',
+          className: 'jp-ModelOps-runs-table' + (compact ? ' jp-mod-compact' : ''),
           'data-testid': 'modelops-runs-table',
           'aria-label': inNotebook ? `Runs of ${notebookPath}` : 'Runs',
           style: { width: totalWidth }
