@@ -137,6 +137,7 @@ export function useRuns(api: ModelOpsAPI, query: IRunQuery): IRuns {
       if (gen !== s.gen) {
         return;
       }
+      const whole = s.rows.length <= limit && !page.next_page_token;
       if (s.rows.length <= limit) {
         s.rows = page.runs;
         s.token = page.next_page_token;
@@ -146,8 +147,14 @@ export function useRuns(api: ModelOpsAPI, query: IRunQuery): IRuns {
       }
       s.loaded = true;
       s.ticks += 1;
+      if (whole) {
+        // The page holds every match: that is the total, no count request needed.
+        s.total = page.runs.length;
+      }
       bump();
-      void countRuns(gen);
+      if (!whole) {
+        void countRuns(gen);
+      }
     },
     [api, queryKey]
   );
