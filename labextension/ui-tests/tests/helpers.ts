@@ -44,8 +44,14 @@ export function panel(page: IJupyterLabPageFixture): Locator {
   return page.locator('#jp-modelops-panel');
 }
 
-/** Opens the ModelOps sidebar (its tab in the left area) and waits for the tab list. */
-export async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator> {
+/**
+ * Opens the ModelOps sidebar (its tab in the left area) and waits for the tab list; widens
+ * the sidebar to `width` px unless null (JupyterLab's default width).
+ */
+export async function openSidebar(
+  page: IJupyterLabPageFixture,
+  width: number | null = 480
+): Promise<Locator> {
   // The plugin adds its tab when it activates, which may be just after the app is ready.
   await expect(
     page.locator('.jp-SideBar.jp-mod-left [data-id="jp-modelops-panel"]')
@@ -55,7 +61,9 @@ export async function openSidebar(page: IJupyterLabPageFixture): Promise<Locator
   }
   const p = panel(page);
   await expect(p.getByRole('tablist')).toBeVisible();
-  await widenSidebar(page, p);
+  if (width !== null) {
+    await widenSidebar(page, p, width);
+  }
   return p;
 }
 

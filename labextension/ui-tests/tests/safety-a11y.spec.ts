@@ -1,8 +1,10 @@
 /**
- * Text from users stays text (no markup runs in the sidebar), the dark theme renders, and
- * the tabs work from the keyboard.
+ * Text from users stays text (no markup runs in the sidebar); the sidebar fits JupyterLab's
+ * default width and a wider one in the light and dark themes; the tabs work from the
+ * keyboard.
  */
-import { expect, test } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Locator } from '@playwright/test';
 
 import {
   openSidebar,
@@ -43,16 +45,27 @@ test('markup in run names, descriptions and comments shows as text', async ({ pa
   expect(XSS).toContain('<img');
 });
 
-test('dark theme and keyboard navigation of the tabs', async ({ page }, testInfo) => {
-  const p = await openSidebar(page);
-  await page.evaluate(async () => {
-    await window.jupyterapp.commands.execute('apputils:change-theme', {
-      theme: 'JupyterLab Dark'
-    });
-  });
-  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-light', 'false');
-  await expect(p.locator('[data-view="runs"]')).toBeVisible();
-  await screenshot(p, testInfo, 'dark-theme');
+test('the sidebar fits the default width, light and dark; the tabs work from the keyboard', async ({
+  page
+}, testInfo) => {
+  const tag = uniqueTag('lay');
+  seed('seed-runs', tag, '3');
+  // JupyterLab's default width first, then wider as a user would drag it.
+  const p = await openSidebar(page, null);
+  const runs = p.locator('[data-view="runs"]');
+  await runsOfExperiment(runs, tag);
+  await expect(runs.getByTestId('modelops-runs-row')).toHaveCount(3);
+  for (const theme of ['light', 'dark']) {
+    await setTheme(page, theme);
+    await expectFits(p);
+    await screenshot(p, testInfo, `sidebar-default-${theme}`);
+  }
+  await openSidebar(page, 480);
+  for (const theme of ['dark', 'light']) {
+    await setTheme(page, theme);
+    await expectFits(p);
+    await screenshot(p, testInfo, `sidebar-480-${theme}`);
+  }
 
   // Arrow keys move focus and selection along the tabs (WAI-ARIA tabs pattern).
   const order = ['runs', 'models', 'requests', 'deployments', 'inventory', 'sync'];
@@ -72,10 +85,55 @@ test('dark theme and keyboard navigation of the tabs', async ({ page }, testInfo
   await expect(p.locator('#jp-ModelOps-tab-runs')).toHaveAttribute('aria-selected', 'true');
   // Only the selected tab is in the Tab order; Tab moves into the view.
   await expect(p.locator('[role="tab"][tabindex="0"]')).toHaveCount(1);
-
-  await page.evaluate(async () => {
-    await window.jupyterapp.commands.execute('apputils:change-theme', {
-      theme: 'JupyterLab Light'
-    });
-  });
 });
+
+async function setTheme(page: IJupyterLabPageFixture, theme: string): Promise<void> {
+  await page.evaluate(async light => {
+    await window.jupyterapp.commands.execute('apputils:change-theme', {
+      theme: light ? 'JupyterLab Light' : 'JupyterLab Dark'
+    });
+  }, theme === 'light');
+  await expect(page.locator('body')).toHaveAttribute(
+    'data-jp-theme-light',
+    String(theme === 'light')
+  );
+}
+
+/**
+ * The six tabs share one row inside the panel, each named for screen readers, and the
+ * first run's name, status and first metric are in view without scrolling the table.
+ */
+async function expectFits(p: Locator): Promise<void> {
+  const tabs = p.getByRole('tab');
+  await expect(tabs).toHaveCount(6);
+  for (const name of ['Runs', 'Models', 'Requests', 'Deployments', 'Inventory', 'Sync']) {
+    await expect(p.getByRole('tab', { name, exact: true })).toBeVisible();
+  }
+  const geometry = await p.evaluate(panel => {
+    const list = panel.querySelector('[role="tablist"]')!.getBoundingClientRect();
+    const tabs = Array.from(panel.querySelectorAll('[role="tab"]')).map(t =>
+      t.getBoundingClientRect()
+    );
+    const scroller = panel.querySelector('.jp-ModelOps-vt')!;
+    const box = scroller.getBoundingClientRect();
+    const cells = Array.from(
+      panel.querySelector('[data-testid="modelops-runs-row"]')!.querySelectorAll('td')
+    )
+      .slice(2, 5)
+      .map(td => td.getBoundingClientRect());
+    return {
+      tops: tabs.map(t => Math.round(t.top)),
+      tabsRight: Math.max(...tabs.map(t => t.right)),
+      listRight: list.right,
+      panelOverflow: panel.scrollWidth - panel.clientWidth,
+      cellsRight: Math.max(...cells.map(c => c.right)),
+      viewRight: box.left + scroller.clientLeft + scroller.clientWidth,
+      cellCount: cells.length
+    };
+  });
+  expect(new Set(geometry.tops).size).toBe(1);
+  expect(geometry.tabsRight).toBeLessThanOrEqual(geometry.listRight + 0.5);
+  expect(geometry.panelOverflow).toBeLessThanOrEqual(0);
+  expect(geometry.cellCount).toBe(3);
+  expect(geometry.cellsRight).toBeLessThanOrEqual(geometry.viewRight + 0.5);
+}
