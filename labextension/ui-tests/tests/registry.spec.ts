@@ -59,6 +59,43 @@ test.describe('Registry views', () => {
     expect(fields.decision_comment).toBe('evidence checked, fine');
   });
 
+  test('bob rejects alice\'s request: reject waits for a comment, the registry keeps it', async ({
+    page
+  }) => {
+    const seeded = seed<ISeeded>('seed-requests', uniqueTag('rej'));
+    const view = await showView(page, 'requests');
+    const hers = view.locator(
+      `[data-testid="modelops-request-row"][data-request-id="${seeded.alice.request_id}"]`
+    );
+    await expect(hers).toContainText(seeded.alice.model);
+    await hers.click();
+
+    // No comment, no rejection: the button is disabled and says why.
+    const reject = view.getByTestId('modelops-request-reject');
+    await expect(reject).toBeDisabled();
+    await expect(reject).toHaveAttribute('aria-disabled', 'true');
+    await expect(reject).toHaveAttribute('title', /comment/i);
+    const comment = view.getByTestId('modelops-request-comment');
+    await comment.fill('   ');
+    await expect(reject).toBeDisabled();
+    await comment.fill('no fairness evidence for the new segment');
+    await expect(reject).toBeEnabled();
+    await reject.click();
+    await expect(view.getByTestId('modelops-request-state')).toContainText(/rejected/i);
+    // A decided request offers no more decisions.
+    await expect(view.getByTestId('modelops-request-approve')).toHaveCount(0);
+    await expect(view).toContainText('no fairness evidence for the new segment');
+
+    const answer = await page.request.post('/modelops/registry/api/v1/ops/get_request', {
+      data: { request_id: seeded.alice.request_id }
+    });
+    expect(answer.ok()).toBe(true);
+    const fields = (await answer.json()).result.fields;
+    expect(fields.status).toBe('REJECTED');
+    expect(fields.decided_by).toBe('bob');
+    expect(fields.decision_comment).toBe('no fairness evidence for the new segment');
+  });
+
   test('models, deployments, inventory and sync views show registry data', async ({
     page
   }, testInfo) => {
