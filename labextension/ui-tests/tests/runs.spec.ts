@@ -1,6 +1,7 @@
 /**
  * Runs view: the runs of a notebook run in the lab appear, a run leads back to its cell,
- * and two runs compare side by side.
+ * two runs compare side by side, a bad filter says what is wrong, and the commands track
+ * a cell and open its run.
  */
 import { expect, test } from '@jupyterlab/galata';
 
@@ -91,6 +92,84 @@ test.describe('Runs view', () => {
     await filter.press('Enter');
     await expect(view.getByTestId('modelops-runs-row')).toHaveCount(1);
     await expect(view.getByTestId('modelops-runs-row')).toContainText(`${tag}-1`);
+  });
+
+  test('a bad filter shows the server\'s one-line message; clearing it brings the rows back', async ({
+    page
+  }) => {
+    const tag = uniqueTag('err');
+    seed('seed-runs', tag, '2');
+    const view = await showView(page, 'runs');
+    await runsOfExperiment(view, tag);
+    const rows = view.getByTestId('modelops-runs-row');
+    await expect(rows).toHaveCount(2);
+
+    const filter = view.getByTestId('modelops-runs-filter');
+    await filter.fill('metrics.x >>> 1');
+    await filter.press('Enter');
+    const alert = view.getByRole('alert');
+    await expect(alert).toHaveCount(1);
+    // The server's message, with where in the text it went wrong.
+    await expect(alert).toContainText(/bad filter at position \d+/);
+    expect((await alert.innerText()).trim().split('\n')).toHaveLength(1);
+    await expect(filter).toHaveAttribute('aria-invalid', 'true');
+
+    await filter.fill('');
+    await filter.press('Enter');
+    await expect(view.getByRole('alert')).toHaveCount(0);
+    await expect(rows).toHaveCount(2);
+    await expect(rows.filter({ hasText: `${tag}-1` })).toHaveCount(1);
+  });
+
+  test('track a cell by command, run it, and open its run from the cell', async ({
+    page
+  }) => {
+    test.setTimeout(120_000);
+    const tag = uniqueTag('trk');
+    await page.notebook.createNew(`${tag}.ipynb`);
+    await page.notebook.setCell(0, 'code', `value = 0.25\nprint("${tag}", value)`);
+    await page.notebook.selectCells(0);
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('modelops:track-cell');
+    });
+    const sources = await page.evaluate(() => {
+      const nb = window.jupyterapp.shell.currentWidget as any;
+      return nb.content.widgets.map((cell: any) => cell.model.sharedModel.getSource());
+    });
+    // The extension is loaded by a new first cell; the tracked cell follows it.
+    expect(sources).toHaveLength(2);
+    expect(sources[0]).toBe('%load_ext jupyter_modelops');
+    expect(sources[1]).toBe(`%%track\nvalue = 0.25\nprint("${tag}", value)`);
+
+    await page.notebook.run();
+    await expect(
+      page.locator('.jp-NotebookPanel [data-mime-type="application/vnd.jupyter.error"]')
+    ).toHaveCount(0);
+    await expect(page.locator('.jp-NotebookPanel .jp-OutputArea-output').last()).toContainText(tag);
+
+    await page.notebook.selectCells(1);
+    const cellId = await page.evaluate(() => {
+      const nb = window.jupyterapp.shell.currentWidget as any;
+      return nb.content.activeCell.model.id as string;
+    });
+    const answer = await page.request.get('/modelops/api/v1/runs', {
+      params: { filter: `tags.mo.cell_id = '${cellId}'` }
+    });
+    expect(answer.ok()).toBe(true);
+    const recorded = (await answer.json()).runs;
+    expect(recorded).toHaveLength(1);
+
+    await page.evaluate(async () => {
+      await window.jupyterapp.commands.execute('modelops:open-cell-run');
+    });
+    const p = page.locator('#jp-modelops-panel');
+    await expect(p).toBeVisible();
+    await expect(p.locator('#jp-ModelOps-tab-runs')).toHaveAttribute('aria-selected', 'true');
+    const current = p.locator('[data-testid="modelops-runs-row"][aria-current="true"]');
+    await expect(current).toHaveCount(1);
+    await expect(current).toHaveAttribute('data-run-id', recorded[0].id);
+    await expect(current).toHaveClass(/jp-mod-highlight/);
+    await expect(current).toBeInViewport();
   });
 });
 
