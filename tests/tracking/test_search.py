@@ -477,3 +477,20 @@ def test_random_filters_agree_with_reference(store, monkeypatch, sampling):
         assert collect(store, flt, limit=9, order_by=order, experiment_ids=[e1]) == expected, (flt, order)
         assert count_runs(store, flt, [e1]) == len(expected)
     assert checked > 600  # the filters are not all trivially empty
+
+
+def test_a_large_page_comes_with_every_runs_data(store):
+    # more runs than one batch of bound ids holds: each still carries its params, metrics, tags
+    from jupyter_modelops.tracking import runs as runs_mod
+
+    ids = []
+    for i in range(runs_mod.SQLITE_IN_CHUNK + 57):
+        run = create_run(store, "big", f"r{i}", tags={"i": str(i)})
+        log_params(store, run.id, {"n": str(i)})
+        ids.append(run.id)
+    write_points(store, [(rid, "m", 0, 1, float(i)) for i, rid in enumerate(ids)])
+    found, _ = search_runs(store, None, limit=len(ids))
+    assert len(found) == len(ids)
+    for r in found:
+        i = int(r.name[1:])
+        assert r.params == {"n": str(i)} and r.tags["i"] == str(i) and r.metrics == {"m": float(i)}
