@@ -52,7 +52,7 @@ class MetricBuffer:
         if n >= self.batch_size:
             if n >= self.max_pending:
                 self.flush()  # backpressure: bound memory when the sink is slower than the caller
-            else:
+            elif not self._wake.is_set():  # one wake-up per batch, not one per point
                 self._wake.set()
 
     def extend(self, points: Sequence[tuple]) -> None:
@@ -61,7 +61,7 @@ class MetricBuffer:
             n = len(self._points)
         if self._thread is None:
             self._start()
-        if n >= self.batch_size:
+        if n >= self.batch_size and not self._wake.is_set():
             self._wake.set()
 
     @property
