@@ -21,6 +21,8 @@ it with ``verify(store, anchor=(seq, hash))``.
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import hashlib
 import json
 import math
@@ -233,13 +235,9 @@ def drain(timeout: float = 30.0) -> None:
 
 
 def _ids(values, limit: int = 10) -> list:
-    out = []
-    for v in values:
-        if v not in out:
-            out.append(v)
-        if len(out) >= limit:
-            break
-    return out
+    """The first ``limit`` distinct values, in order (one pass at C speed: a metric batch
+    holds tens of thousands of points of a handful of runs and keys)."""
+    return list(dict.fromkeys(values))[:limit]
 
 
 def _version_subject(kwargs, result) -> str:
@@ -272,9 +270,9 @@ def describe_op(op: str, kwargs: dict, result=None) -> tuple[str, str, dict]:
         return "run", rid or "", {"key": kw.get("key")}
     if op == "log_metric_points":
         points = list(kw.get("points") or [])
-        runs = _ids(p[0] for p in points)
+        runs = _ids(map(itemgetter(0), points))
         return "run", runs[0] if len(runs) == 1 else "*", {
-            "points": len(points), "runs": runs, "keys": _ids((p[1] for p in points), 20)}
+            "points": len(points), "runs": runs, "keys": _ids(map(itemgetter(1), points), 20)}
     if op in ("put_artifact", "record_artifact"):
         return "run", rid or "", {"artifact": kw.get("name"), "digest": getattr(result, "digest", kw.get("digest")),
                                   "size": getattr(result, "size", kw.get("size"))}

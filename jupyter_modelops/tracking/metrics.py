@@ -55,10 +55,11 @@ def write_points(store: Store, points: Sequence[Point]) -> int:
         return 0
     run_ids = {p[0] for p in points}
     latest: dict[tuple[str, str], Point] = {}
-    for p in points:
+    get = latest.get
+    for p in points:  # per point: keep it cheap (a flush carries up to 20 000)
         k = (p[0], p[1])
-        cur = latest.get(k)
-        if cur is None or (p[2], p[3]) >= (cur[2], cur[3]):
+        cur = get(k)
+        if cur is None or p[2] > cur[2] or (p[2] == cur[2] and p[3] >= cur[3]):
             latest[k] = p
     db = store.db
     refused: dict[str, str] = {}
@@ -73,10 +74,10 @@ def write_points(store: Store, points: Sequence[Point]) -> int:
             points = [p for p in points if p[0] not in refused]
             latest = {k: v for k, v in latest.items() if k[0] not in refused}
         if points:
-            conn.exec_driver_sql(
-                _INSERT[db.dialect],
-                [(r, k, st, ts, None if v != v else v) for (r, k, st, ts, v) in points],
-            )
+            # SQLite stores NaN as NULL by itself; PostgreSQL is told explicitly.
+            rows = points if db.dialect == "sqlite" else [
+                (r, k, st, ts, None if v != v else v) for (r, k, st, ts, v) in points]
+            conn.exec_driver_sql(_INSERT[db.dialect], rows)
             _upsert_latest(conn, db.dialect, list(latest.values()))
     if refused:
         rid, state = next(iter(refused.items()))
