@@ -147,6 +147,8 @@ class Syncer:
                     self.batch_bytes = max(16 << 10, self.batch_bytes // 2)
                     self.batch_entries = max(1, min(self.batch_entries, len(batch)) // 2)
                     continue
+                if cut and not self._registry_answers():
+                    raise  # the network or the registry is down: this change is not to blame
                 cuts += 1
                 if cut and cuts < 3:
                     continue
@@ -157,6 +159,15 @@ class Syncer:
                 cuts = 0
             self._acknowledge(batch, answer, report)
             report.batches += 1
+
+    def _registry_answers(self) -> bool:
+        """After an upload was cut off: does the registry still answer a small request?
+        Only then can the size of the change be what it refused."""
+        try:
+            self.http.call("sync_status")
+            return True
+        except (StoreUnavailable, OSError):
+            return False
 
     def _blob_digests(self, batch: list[dict]) -> list[str]:
         out: dict[str, None] = {}
