@@ -7,7 +7,6 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { Cell } from '@jupyterlab/cells';
-import { PageConfig } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import {
   buildIcon,
@@ -87,7 +86,6 @@ export function registerCommands(
         getContext().local,
         {
           path: nb.context.path,
-          serverRoot: PageConfig.getOption('serverRoot'),
           content: () => nb.context.model.toJSON(),
           save: () => nb.context.save()
         },

@@ -14,10 +14,9 @@ import { IExportReport, IPipelinePlan, IPipelineRun, TARGETS } from './types';
 
 /** The notebook being exported, as the dialog needs it. */
 export interface IExportNotebook {
-  /** Path relative to the server's root (as the file browser shows it). */
+  /** Path relative to the server's root (as the file browser shows it); the server
+   * resolves relative paths there. */
   path: string;
-  /** The server's root folder ('' if unknown): paths sent to the server are absolute. */
-  serverRoot: string;
   /** The notebook's current JSON, unsaved edits included. */
   content(): unknown;
   /** Saves the notebook (the parity check reads it from disk). */
@@ -64,11 +63,6 @@ function joinPath(...parts: string[]): string {
     .join('/');
 }
 
-/** Where the server finds the notebook: absolute, so the server's working folder does not matter. */
-export function serverPath(nb: IExportNotebook, relative: string): string {
-  return nb.serverRoot && !isAbsolute(relative) ? joinPath(nb.serverRoot, relative) : relative;
-}
-
 /** Lets the dialog's footer button trigger the form's export. */
 interface IController {
   submit?: () => void;
@@ -105,7 +99,7 @@ function ExportForm(props: {
   // A preview of the steps before anything is written: mistakes show up before exporting.
   React.useEffect(() => {
     api
-      .op<IPipelinePlan>('plan_pipeline', { notebook: serverPath(nb, nb.path), content: nb.content() })
+      .op<IPipelinePlan>('plan_pipeline', { notebook: nb.path, content: nb.content() })
       .then(plan => mounted.current && setPlan(plan))
       .catch(err => mounted.current && setPlanError(oneLine(err)));
   }, []);
@@ -113,7 +107,7 @@ function ExportForm(props: {
   const outputFolder = output.trim()
     ? isAbsolute(output.trim())
       ? output.trim()
-      : serverPath(nb, joinPath(dirname(nb.path), output.trim()))
+      : joinPath(dirname(nb.path), output.trim())
     : undefined;
 
   const submit = async (): Promise<void> => {
@@ -127,7 +121,7 @@ function ExportForm(props: {
     setRun(null);
     try {
       const kwargs: Record<string, unknown> = {
-        notebook: serverPath(nb, nb.path),
+        notebook: nb.path,
         target,
         output: outputFolder
       };
