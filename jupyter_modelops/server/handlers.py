@@ -37,6 +37,7 @@ from .api import sanitize as _sanitize
 HTTP_ERROR_TYPES = {
     400: "InvalidInput", 401: "Unauthenticated", 403: "Forbidden", 404: "NotFound",
     405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge", 422: "PolicyViolation",
+    502: "StoreUnavailable",  # a store behind this server (the linked registry) cannot be reached
 }
 
 
@@ -123,8 +124,17 @@ def _scalar(f: api.Field, text: str, where: str):
     return value
 
 
+class SameOriginOnly:
+    """Jupyter echoes any Origin back to token-authenticated requests; ModelOps routes
+    answer cross-origin only where ServerApp.allow_origin(_pat) says so."""
+
+    def set_cors_headers(self) -> None:
+        if self.allow_origin or self.allow_origin_pat:
+            super().set_cors_headers()
+
+
 @web.stream_request_body
-class ModelOpsHandler(ExtensionHandlerMixin, APIHandler):
+class ModelOpsHandler(SameOriginOnly, ExtensionHandlerMixin, APIHandler):
     """Base of every ModelOps API handler (subclasses are made by ``make_handlers``)."""
 
     endpoints: dict[str, api.Endpoint] = {}
@@ -157,12 +167,6 @@ class ModelOpsHandler(ExtensionHandlerMixin, APIHandler):
             self._too_big, self._body = True, bytearray()
             return
         self._body += chunk
-
-    def set_cors_headers(self) -> None:
-        # Jupyter echoes any Origin back to token-authenticated requests; the ModelOps API
-        # answers cross-origin only where ServerApp.allow_origin(_pat) says so.
-        if self.allow_origin or self.allow_origin_pat:
-            super().set_cors_headers()
 
     async def run(self, fn, *args, **kwargs):
         """Run blocking store work on the extension's worker threads."""

@@ -20,20 +20,17 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httpclient, web
 
 from . import API_PREFIX
+from .handlers import SameOriginOnly, error_response
 
 PROXY_PREFIX = "/modelops/registry" + API_PREFIX[len("/modelops"):]
 FORWARDED_QUERY_DROP = frozenset({"token", "_xsrf"})  # this server's credentials stay here
 TIMEOUT = 30.0
 
 
-class RegistryProxyHandler(ExtensionHandlerMixin, APIHandler):
+class RegistryProxyHandler(SameOriginOnly, ExtensionHandlerMixin, APIHandler):
     """Forwards one API call to the linked registry with the configured token."""
 
     auth_resource = "modelops:registry"
-
-    def set_cors_headers(self) -> None:
-        if self.allow_origin or self.allow_origin_pat:
-            super().set_cors_headers()
 
     def _target(self, path: str) -> tuple[str, str]:
         conf = self.extensionapp.modelops_config()
@@ -77,13 +74,10 @@ class RegistryProxyHandler(ExtensionHandlerMixin, APIHandler):
             self.finish()
 
     def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None))[1]
-        message = getattr(exc, "log_message", None) or self._reason
-        types = {400: "InvalidInput", 401: "Unauthenticated", 403: "Forbidden", 404: "NotFound",
-                 502: "StoreUnavailable"}
+        status, body = error_response(kwargs.get("exc_info", (None, None))[1], status_code)
+        self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": {"type": types.get(status_code, "HTTPError"),
-                                          "message": message, "details": {}}}))
+        self.finish(json.dumps(body))
 
     @web.authenticated
     @authorized
